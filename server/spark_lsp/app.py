@@ -1,0 +1,66 @@
+"""The language server: our protocol (documents kept by the session only) and feature registration."""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol, lsp_method
+
+from spark_lsp import __version__
+from spark_lsp.session import Session
+
+
+class SparkProtocol(LanguageServerProtocol):
+    """pygls' protocol without its own copy of each document.
+
+    pygls re-splits a whole document on every incremental change; the session's store edits only the
+    touched lines, so keeping both would double the per-keystroke cost for nothing.
+    """
+
+    def _user_handler(self, method: str, params: Any) -> Generator[Any, Any, None]:
+        if (handler := self.fm.features.get(method)) is not None:
+            yield handler, (params,), None
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_OPEN)
+    def lsp_text_document__did_open(
+        self, params: types.DidOpenTextDocumentParams
+    ) -> Generator[Any, Any, None]:
+        yield from self._user_handler(types.TEXT_DOCUMENT_DID_OPEN, params)
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_CHANGE)
+    def lsp_text_document__did_change(
+        self, params: types.DidChangeTextDocumentParams
+    ) -> Generator[Any, Any, None]:
+        yield from self._user_handler(types.TEXT_DOCUMENT_DID_CHANGE, params)
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_CLOSE)
+    def lsp_text_document__did_close(
+        self, params: types.DidCloseTextDocumentParams
+    ) -> Generator[Any, Any, None]:
+        yield from self._user_handler(types.TEXT_DOCUMENT_DID_CLOSE, params)
+
+
+class SparkLanguageServer(LanguageServer):
+    """The server; all mutable state lives in `self.session`."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "spark-lsp",
+            __version__,
+            protocol_cls=SparkProtocol,
+            text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
+        )
+        self.session = Session()
+
+
+def create_server() -> SparkLanguageServer:
+    """A server with every feature registered."""
+    from spark_lsp.handlers import completion, documents, inline_completion, lifecycle, stats
+
+    server = SparkLanguageServer()
+    for module in (lifecycle, documents, inline_completion, completion, stats):
+        module.register(server)
+    return server

@@ -1,0 +1,1 @@
+"""Pure logic with no pygls: documents, prompts, budgets, filters, caching, debouncing."""

@@ -1,0 +1,47 @@
+"""Adaptive debounce: wait about as long as the user's own pause between keys, never for manual triggers."""
+
+from __future__ import annotations
+
+from collections import deque
+
+_WORD_CHARS_MULTIPLIER = 1.0
+_BOUNDARY_MULTIPLIER = 0.5
+_BOUNDARY_CHARS = frozenset(" \t\n.,;:({[=>")
+
+
+class TypingRhythm:
+    """Keeps a document's recent keystroke intervals and turns them into a debounce delay.
+
+    The delay is the user's typical interval (a high percentile of recent ones): a request goes out
+    once they pause longer than they usually do between keys, so fast typists send fewer requests and
+    a pause is answered at once. Right after a word boundary the context looks complete, so the
+    delay is halved (after Tabby's adaptive debounce).
+    """
+
+    def __init__(self, min_ms: float, max_ms: float, window: int = 24) -> None:
+        self.min_ms = min_ms
+        self.max_ms = max_ms
+        self._intervals: deque[float] = deque(maxlen=window)
+        self._last_key_at: float | None = None
+
+    def keystroke(self, at: float) -> None:
+        """Record a keystroke (a document change) at monotonic time `at` (seconds)."""
+        if self._last_key_at is not None:
+            interval_ms = (at - self._last_key_at) * 1000.0
+            # Pauses longer than a couple of seconds are thinking time, not typing rhythm.
+            if 0.0 <= interval_ms <= 2000.0:
+                self._intervals.append(interval_ms)
+        self._last_key_at = at
+
+    def delay_ms(self, char_before_cursor: str, now: float | None = None) -> float:
+        """The delay before an automatic request; elapsed time since the last key counts towards it."""
+        if self._intervals:
+            ordered = sorted(self._intervals)
+            typical = ordered[min(len(ordered) - 1, int(len(ordered) * 0.75))]
+        else:
+            typical = self.max_ms / 2
+        multiplier = _BOUNDARY_MULTIPLIER if char_before_cursor in _BOUNDARY_CHARS else _WORD_CHARS_MULTIPLIER
+        delay = max(self.min_ms, min(self.max_ms, typical * 1.2 * multiplier))
+        if now is not None and self._last_key_at is not None:
+            delay -= (now - self._last_key_at) * 1000.0
+        return max(0.0, delay)

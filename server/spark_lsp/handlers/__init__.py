@@ -1,0 +1,1 @@
+"""LSP handlers: thin adapters from protocol params to engine calls."""

@@ -1,0 +1,246 @@
+"""The one owner of mutable server state: documents, settings, providers, in-flight work, stats."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+import httpx
+
+from spark_lsp.config import Settings, model_settings
+from spark_lsp.engine.debounce import TypingRhythm
+from spark_lsp.engine.documents import DocumentStore
+from spark_lsp.engine.inline import InlineCompleter, InlineRequest, Upstream
+from spark_lsp.engine.positions import PositionEncoding
+from spark_lsp.engine.stats import Stats
+from spark_lsp.engine.suggestion_cache import SuggestionCache
+from spark_lsp.engine.tokens import LineTokenCounter, load_encoder
+from spark_lsp.providers.base import Provider, ProviderError
+from spark_lsp.providers.cerebras import CerebrasProvider
+from spark_lsp.providers.http_client import make_http_client
+
+logger = logging.getLogger(__name__)
+_T = TypeVar("_T")
+
+
+class Superseded(Exception):
+    """A request was replaced by a newer one for the same document before it finished."""
+
+
+class TierState:
+    """What we know about one model tier: configured, reachable, which model."""
+
+    def __init__(self, tier: str) -> None:
+        self.tier = tier
+        self.provider: Provider | None = None
+        self.model: str | None = None
+        self.state = "unconfigured"
+        self.detail = ""
+        self._http: httpx.AsyncClient | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready status (never includes keys)."""
+        return {"state": self.state, "model": self.model, "detail": self.detail}
+
+
+class Session:
+    """Everything the handlers share. Handlers take frozen snapshots from here and call the engine."""
+
+    def __init__(self) -> None:
+        self.documents = DocumentStore()
+        self.settings = Settings()
+        self.encoding = PositionEncoding.UTF16
+        self.stats = Stats()
+        self.cache = SuggestionCache()
+        self.counter = LineTokenCounter()
+        self.fast = TierState("fast")
+        self.client_has_inline_completion = True
+        self._rhythms: dict[str, TypingRhythm] = {}
+        self._inflight: dict[str, asyncio.Task[Any]] = {}
+        self._encoder_task: asyncio.Future[None] | None = None
+        self.completer = InlineCompleter(self.cache, self.counter, self.stats, self.encoder_ready)
+        self._background: set[asyncio.Task[Any]] = set()
+        self.providers_ready = asyncio.Event()
+
+    # Tokenizer -----------------------------------------------------------------------------------
+    def start_loading_encoder(self) -> None:
+        """Load tiktoken's encoding in a worker thread so the event loop never waits on it."""
+        if self._encoder_task is None:
+            loop = asyncio.get_running_loop()
+
+            async def load() -> None:
+                try:
+                    self.counter.set_encoder(await loop.run_in_executor(None, load_encoder))
+                except Exception:
+                    logger.exception("could not load the tokenizer; using an estimate for prompt budgets")
+
+            self._encoder_task = asyncio.ensure_future(load())
+
+    async def encoder_ready(self) -> None:
+        """Wait for the tokenizer (only the first request ever waits)."""
+        if self._encoder_task is None:
+            self.start_loading_encoder()
+        assert self._encoder_task is not None
+        await asyncio.shield(self._encoder_task)
+
+    # Typing rhythm -------------------------------------------------------------------------------
+    def keystroke(self, uri: str) -> None:
+        """Note a document change for the adaptive debounce."""
+        rhythm = self.rhythm(uri)
+        rhythm.keystroke(time.monotonic())
+
+    def rhythm(self, uri: str) -> TypingRhythm:
+        """The typing rhythm of one document, created with the current debounce bounds."""
+        inline = self.settings.inline
+        rhythm = self._rhythms.get(uri)
+        if rhythm is None:
+            rhythm = self._rhythms[uri] = TypingRhythm(inline.debounce_min_ms, inline.debounce_max_ms)
+        else:
+            rhythm.min_ms, rhythm.max_ms = inline.debounce_min_ms, inline.debounce_max_ms
+        return rhythm
+
+    def forget(self, uri: str) -> None:
+        """Drop per-document state when a document closes."""
+        self._rhythms.pop(uri, None)
+        self.cache.forget(uri)
+        task = self._inflight.pop(uri, None)
+        if task is not None:
+            task.cancel()
+
+    # Requests ------------------------------------------------------------------------------------
+    def inline_request(
+        self, uri: str, line: int, character: int, automatic: bool, received_at: float
+    ) -> InlineRequest | None:
+        """A frozen request for a cursor in an open document, or None when it is not open."""
+        snapshot = self.documents.snapshot(uri)
+        if snapshot is None:
+            return None
+        line, index = snapshot.position_to_index(line, character, self.encoding)
+        return InlineRequest(
+            uri=uri,
+            version=snapshot.version,
+            language_id=snapshot.language_id,
+            lines=snapshot.lines,
+            line=line,
+            index=index,
+            indent_unit=snapshot.indent_unit(line),
+            eol=snapshot.eol,
+            automatic=automatic,
+            received_at=received_at,
+        )
+
+    async def wait_until_ready(self, timeout_s: float = 3.0) -> None:
+        """Let requests that arrive during start-up wait (briefly) for the providers to be set up."""
+        if not self.providers_ready.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.providers_ready.wait(), timeout_s)
+
+    def upstream(self) -> Upstream:
+        """The fast tier as the pipeline needs it."""
+        model = self.fast.model
+        return Upstream(
+            provider=self.fast.provider,
+            model=model,
+            model_settings=model_settings(self.settings, model or ""),
+        )
+
+    def start(self, key: str, work: Coroutine[Any, Any, _T]) -> asyncio.Task[_T]:
+        """Run `work` as the latest request for `key`, cancelling the previous one (and its stream)."""
+        previous = self._inflight.get(key)
+        if previous is not None and not previous.done():
+            previous.cancel()
+            self.stats.count("inline.superseded")
+        task = asyncio.ensure_future(work)
+        self._inflight[key] = task
+        task.add_done_callback(
+            lambda done: self._inflight.pop(key, None) if self._inflight.get(key) is done else None
+        )
+        return task
+
+    async def latest(self, key: str, work: Coroutine[Any, Any, _T]) -> _T:
+        """Await `work` as the latest request for `key`; raise Superseded if a newer one replaced it.
+
+        Cancelling the caller (`$/cancelRequest`) cancels the work too.
+        """
+        task = self.start(key, work)
+        try:
+            return await task
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if task.cancelled() and (current is None or not current.cancelling()):
+                raise Superseded(key) from None
+            raise
+
+    def keep(self, task: asyncio.Task[Any]) -> None:
+        """Hold a reference to a background task until it ends."""
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    # Providers -----------------------------------------------------------------------------------
+    async def configure_providers(self) -> list[str]:
+        """(Re)create the fast tier from settings and warm it; returns user-facing messages."""
+        await self.close_providers()
+        settings = self.settings
+        fast = self.fast
+        fast.model = settings.fast_model
+        if not settings.fast_api_key:
+            fast.state, fast.detail = "unconfigured", "no API key"
+            return [
+                "spark-lsp: no Cerebras API key is configured, so no suggestions will appear. "
+                "Set the CEREBRAS_API_KEY environment variable for the server (or the sparkLsp.fastApiKey "
+                "setting) and restart it."
+            ]
+        http = make_http_client(settings.request_timeout_s, settings.ca_bundle)
+        fast._http = http
+        fast.provider = CerebrasProvider(http, settings.fast_api_key, settings.fast_base_url)
+        fast.state, fast.detail = "starting", "connecting"
+        return []
+
+    async def warm_fast_tier(self) -> list[str]:
+        """Open the pooled connection and check the model against `GET /v1/models`."""
+        fast = self.fast
+        if fast.provider is None:
+            return []
+        try:
+            models = await fast.provider.list_models()
+        except ProviderError as error:
+            fast.state, fast.detail = "down", str(error)
+            self.stats.count(f"errors.{error.kind}")
+            return [
+                f"spark-lsp: the fast tier is not reachable ({error}). Suggestions will resume when it is."
+            ]
+        messages: list[str] = []
+        if fast.model is None:
+            if not models:
+                fast.state, fast.detail = "down", "the endpoint lists no models"
+                return ["spark-lsp: the fast-tier endpoint lists no models; set sparkLsp.fastModel."]
+            fast.model = models[0]
+            logger.info("no fast model configured; using %s (set SPARK_LSP_FAST_MODEL to choose)", fast.model)
+        elif fast.model not in models:
+            listed = ", ".join(models[:12]) or "none"
+            messages.append(
+                f"spark-lsp: the fast model {fast.model!r} is not offered by the endpoint "
+                f"(it offers: {listed}). Requests will fail until SPARK_LSP_FAST_MODEL or "
+                "sparkLsp.fastModel names one of them."
+            )
+            fast.state, fast.detail = "degraded", "model not listed"
+            return messages
+        fast.state, fast.detail = "ok", ""
+        return messages
+
+    async def close_providers(self) -> None:
+        """Close provider connections (on reconfiguration and shutdown)."""
+        for task in list(self._inflight.values()):
+            task.cancel()
+        fast = self.fast
+        if fast.provider is not None:
+            try:
+                await fast.provider.aclose()
+            except Exception:
+                logger.debug("error closing the fast tier", exc_info=True)
+        fast.provider = None
+        fast._http = None

@@ -1,0 +1,1 @@
+"""A latency-faithful SIMULATOR of the Cerebras/OpenAI wire protocol, for tests and benchmarks."""

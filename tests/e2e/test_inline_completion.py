@@ -1,0 +1,286 @@
+"""End to end: `spark-lsp serve` over stdio against `spark-lsp sim`, driven by a pytest-lsp client."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from lsprotocol import types
+from pygls.exceptions import JsonRpcRequestCancelled
+
+from tests.e2e.conftest import (
+    MODEL,
+    StartClient,
+    cancel_request,
+    capabilities,
+    counter,
+    inline_params,
+    insert,
+    open_document,
+    request_inline,
+    server_env,
+    stats,
+)
+from tests.e2e.sim_process import SimProcess
+
+pytestmark = pytest.mark.e2e
+
+URI = "file:///work/example.py"
+SOURCE = "def add(a, b):\n    return \n\n\ndef sub(a, b):\n    return a - b\n"
+
+
+def _items(result: types.InlineCompletionList | list[types.InlineCompletionItem] | None) -> list[str]:
+    if result is None:
+        return []
+    items = result.items if isinstance(result, types.InlineCompletionList) else result
+    return [str(item.insert_text) for item in items]
+
+
+async def test_ghost_text_for_a_fim_request(sim: SimProcess, start_client: StartClient) -> None:
+    sim.script({"text": "a + b\n\n\ndef sub(a, b):"})
+    client = await start_client(server_env(sim))
+    open_document(client, URI, SOURCE)
+
+    result = await client.text_document_inline_completion_async(inline_params(URI, 1, 11))
+
+    assert _items(result) == ["a + b"]
+    [record] = sim.completion_requests()
+    assert record["path"] == "/v1/completions"
+    prompt = record["prompt"]
+    assert prompt.startswith("<|fim_prefix|>def add(a, b):\n    return ")
+    assert "<|fim_suffix|>\n\n\ndef sub(a, b):" in prompt
+    assert prompt.endswith("<|fim_middle|>")
+
+
+async def test_special_token_text_in_user_code_does_not_break_the_frame(
+    sim: SimProcess, start_client: StartClient
+) -> None:
+    sim.script({"text": "1"})
+    client = await start_client(server_env(sim))
+    open_document(client, URI, 'MARK = "<|fim_middle|><|endoftext|>"\nx = ')
+
+    result = await client.text_document_inline_completion_async(inline_params(URI, 1, 4))
+
+    assert _items(result) == ["1"]
+    prompt = sim.completion_requests()[0]["prompt"]
+    assert prompt.count("<|fim_middle|>") == 1 and prompt.endswith("<|fim_middle|>")
+    assert "<|endoftext|>" not in prompt
+
+
+async def test_chat_prompt_and_fenced_answer(sim: SimProcess, start_client: StartClient) -> None:
+    sim.script({"text": "```python\na + b\n```"})
+    options = {"models": {MODEL: {"promptFormat": "chat"}}}
+    client = await start_client(server_env(sim), options=options)
+    open_document(client, URI, SOURCE)
+
+    result = await client.text_document_inline_completion_async(inline_params(URI, 1, 11))
+
+    assert _items(result) == ["a + b"]
+    [record] = sim.completion_requests()
+    assert record["path"] == "/v1/chat/completions"
+    user = record["prompt"][-1]["content"]
+    assert "    return {{FILL_HERE}}\n" in user
+
+
+async def test_single_line_mode_stops_reading_at_the_first_line_break(
+    sim: SimProcess, start_client: StartClient
+) -> None:
+    long_tail = "".join(f"\nline_{i} = {i}" for i in range(300))
+    sim.script({"text": "a + b" + long_tail, "tokens_per_second": 300})
+    client = await start_client(server_env(sim))
+    open_document(client, URI, SOURCE)
+
+    result = await client.text_document_inline_completion_async(inline_params(URI, 1, 11))
+
+    assert _items(result) == ["a + b"]
+    [record] = sim.wait_for(lambda rs: rs and rs[-1]["outcome"] != "in_progress")[-1:]
+    assert record["outcome"] == "client_disconnected"
+    assert record["tokens_planned"] == 64  # the single-line max_tokens
+    assert record["tokens_sent"] < record["tokens_planned"] / 2
+
+
+async def test_multi_line_body_after_a_block_opener(sim: SimProcess, start_client: StartClient) -> None:
+    body = "    total = a * b\n    return total\n\n\ndef sub(a, b):\n    return a - b\n"
+    sim.script({"text": body})
+    client = await start_client(server_env(sim))
+    text = "def mul(a, b):\n    \n\n\ndef sub(a, b):\n    return a - b\n"
+    open_document(client, URI, text)
+
+    result = await client.text_document_inline_completion_async(inline_params(URI, 1, 4))
+
+    assert _items(result) == ["total = a * b\n    return total"]
+
+
+async def _wait_streaming(sim: SimProcess) -> dict[str, object]:
+    def streaming(records: list[dict[str, object]]) -> bool:
+        return any(r["outcome"] == "in_progress" and int(str(r["tokens_sent"])) > 0 for r in records)
+
+    records = await asyncio.to_thread(sim.wait_for, streaming)
+    return next(r for r in records if r["outcome"] == "in_progress")
+
+
+async def _assert_upstream_closed(sim: SimProcess, record_id: object) -> dict[str, object]:
+    def ended(records: list[dict[str, object]]) -> bool:
+        return any(r["id"] == record_id and r["outcome"] != "in_progress" for r in records)
+
+    records = await asyncio.to_thread(sim.wait_for, ended, 3.0)
+    record = next(r for r in records if r["id"] == record_id)
+    assert record["outcome"] == "client_disconnected"
+    assert int(str(record["tokens_sent"])) < int(str(record["tokens_planned"])) / 2
+    return record
+
+
+SLOW = {"text": "a + b  # " + "word " * 400, "tokens_per_second": 40, "ttft_ms": 0}
+
+
+async def test_cancel_request_closes_the_upstream_stream(sim: SimProcess, start_client: StartClient) -> None:
+    sim.script(SLOW)
+    client = await start_client(server_env(sim))
+    open_document(client, URI, SOURCE)
+
+    msg_id, pending = request_inline(client, inline_params(URI, 1, 11))
+    record = await _wait_streaming(sim)
+    cancel_request(client, msg_id)
+
+    await _assert_upstream_closed(sim, record["id"])
+    with pytest.raises(JsonRpcRequestCancelled):
+        await pending
+    assert counter(await stats(client), "inline.cancelled") >= 1
+
+
+async def test_a_newer_request_for_the_document_cancels_the_older(
+    sim: SimProcess, start_client: StartClient
+) -> None:
+    sim.script(SLOW, {"text": "a + b"})
+    client = await start_client(server_env(sim))
+    open_document(client, URI, SOURCE)
+
+    _, first = request_inline(client, inline_params(URI, 1, 11))
+    record = await _wait_streaming(sim)
+    second = await client.text_document_inline_completion_async(inline_params(URI, 1, 11))
+
+    assert _items(await first) == []
+    assert _items(second) == ["a + b"]
+    await _assert_upstream_closed(sim, record["id"])
+
+
+@pytest.fixture(scope="module")
+def tls_sim() -> object:
+    sim = SimProcess("--profile", "instant", "--model", MODEL, "--tls")
+    yield sim
+    sim.stop()
+
+
+async def test_cancel_over_tls_and_http2_resets_the_upstream_stream(
+    tls_sim: SimProcess, start_client: StartClient
+) -> None:
+    tls_sim.reset()
+    tls_sim.script(SLOW, {"text": "a + b"})
+    client = await start_client(server_env(tls_sim))
+    open_document(client, URI, SOURCE)
+
+    msg_id, pending = request_inline(client, inline_params(URI, 1, 11))
+    record = await _wait_streaming(tls_sim)
+    assert record["http_version"] == "2"
+    cancel_request(client, msg_id)
+    await _assert_upstream_closed(tls_sim, record["id"])
+    with pytest.raises(JsonRpcRequestCancelled):
+        await pending
+
+    # The HTTP/2 connection survives the reset: the next request reuses it.
+    result = await client.text_document_inline_completion_async(inline_params(URI, 1, 11))
+    assert _items(result) == ["a + b"]
+    generations = tls_sim.completion_requests()
+    assert generations[-1]["client"] == generations[0]["client"]
+
+
+async def test_incremental_edits_with_non_bmp_text_keep_positions(
+    sim: SimProcess, start_client: StartClient
+) -> None:
+    sim.script({"text": "suffix_ok"})
+    client = await start_client(server_env(sim))
+    open_document(client, URI, "s = '😀é中'\n")
+    # UTF-16: the emoji is two code units, so "😀é中" spans characters 5..9 and the quote is at 9.
+    insert(client, URI, 2, 0, 9, "👍🏽")
+    insert(client, URI, 3, 0, 13, "x")
+    insert(client, URI, 4, 1, 0, "t = s + ")
+
+    result = await client.text_document_inline_completion_async(inline_params(URI, 1, 8))
+
+    assert _items(result) == ["suffix_ok"]
+    prompt = sim.completion_requests()[0]["prompt"]
+    assert prompt.startswith("<|fim_prefix|>s = '😀é中👍🏽x'\nt = s + <|fim_suffix|>")
+
+
+async def test_typing_through_the_suggestion_needs_no_round_trip(
+    sim: SimProcess, start_client: StartClient
+) -> None:
+    sim.script({"text": "a + b"})
+    client = await start_client(server_env(sim))
+    open_document(client, URI, SOURCE)
+
+    first = await client.text_document_inline_completion_async(inline_params(URI, 1, 11))
+    insert(client, URI, 2, 1, 11, "a +")
+    second = await client.text_document_inline_completion_async(inline_params(URI, 1, 14, invoked=False))
+
+    assert _items(first) == ["a + b"]
+    assert _items(second) == [" b"]
+    assert len(sim.completion_requests()) == 1
+    report = await stats(client)
+    assert counter(report, "inline.cacheHits") == 1
+    assert counter(report, "upstream.fast.calls") == 1
+
+
+async def test_bursts_of_automatic_requests_are_debounced(sim: SimProcess, start_client: StartClient) -> None:
+    sim.script({"text": "a + b", "repeat": -1})
+    client = await start_client(
+        server_env(sim), options={"inline": {"debounceMinMs": 150, "debounceMaxMs": 300}}
+    )
+    open_document(client, URI, "x = \n")
+    pending = []
+    for column, char in enumerate("value", start=4):
+        insert(client, URI, column - 2, 0, column, char)
+        pending.append(request_inline(client, inline_params(URI, 0, column + 1, invoked=False))[1])
+        await asyncio.sleep(0.01)
+    results = [_items(await p) for p in pending]
+
+    assert results[-1] == ["a + b"]
+    assert all(r == [] for r in results[:-1])
+    assert len(sim.completion_requests()) == 1
+    report = await stats(client)
+    assert counter(report, "inline.superseded") == 4
+
+
+async def test_stats_report_counters_and_percentiles(sim: SimProcess, start_client: StartClient) -> None:
+    sim.script({"text": "a + b"})
+    client = await start_client(server_env(sim))
+    open_document(client, URI, SOURCE)
+    await client.text_document_inline_completion_async(inline_params(URI, 1, 11))
+
+    report = await stats(client)
+
+    assert counter(report, "inline.requests") == 1
+    assert counter(report, "upstream.fast.calls") == 1
+    for series in ("overhead", "timeToFirstToken", "endToEnd"):
+        assert report["latencyMs"]["inline"][series]["count"] == 1
+        assert report["latencyMs"]["inline"][series]["p50"] >= 0
+    assert report["tiers"]["fast"]["state"] == "ok"
+    assert report["tiers"]["fast"]["model"] == MODEL
+
+
+async def test_completion_fallback_for_clients_without_inline_completion(
+    sim: SimProcess, start_client: StartClient
+) -> None:
+    sim.script({"text": "a + b"})
+    client = await start_client(server_env(sim), caps=capabilities("neovim", inline=False))
+    open_document(client, URI, SOURCE)
+
+    result = await client.text_document_completion_async(
+        types.CompletionParams(
+            text_document=types.TextDocumentIdentifier(uri=URI), position=types.Position(line=1, character=11)
+        )
+    )
+
+    assert isinstance(result, types.CompletionList)
+    assert [item.text_edit.new_text for item in result.items if item.text_edit] == ["a + b"]
+    assert result.is_incomplete
