@@ -52,6 +52,7 @@ class InlineSettings:
     max_tokens_multi_line: int = attrs.field(default=192, validator=_positive)
     max_lines: int = attrs.field(default=24, validator=_positive)
     temperature: float = attrs.field(default=0.0, validator=_non_negative)
+    prefetch: bool = True
     completion_fallback: CompletionFallback = "auto"
     completion_deadline_ms: int = attrs.field(default=400, validator=_positive)
 
@@ -68,9 +69,12 @@ class Settings:
     gpu_api_key: str | None = attrs.field(default=None, repr=False)
     ca_bundle: str | None = None
     request_timeout_s: float = attrs.field(default=20.0, validator=_positive)
+    keep_warm_s: float = attrs.field(default=30.0, validator=_non_negative)
     inline: InlineSettings = attrs.Factory(InlineSettings)
     models: dict[str, ModelSettings] = attrs.Factory(dict)
     log_level: Literal["error", "warning", "info", "debug"] = "info"
+    # Benchmarks only: turn every latency optimisation off to measure what each one buys.
+    naive_baseline: bool = False
 
 
 ENVIRONMENT_KEYS: Mapping[str, str] = {

@@ -12,9 +12,10 @@ from typing import Any, TypeVar
 import httpx
 
 from spark_lsp.config import Settings, model_settings
+from spark_lsp.engine.cursor import prefix_tail
 from spark_lsp.engine.debounce import TypingRhythm
 from spark_lsp.engine.documents import DocumentStore
-from spark_lsp.engine.inline import InlineCompleter, InlineRequest, Upstream
+from spark_lsp.engine.inline import InlineCompleter, InlineRequest, Upstream, accepted
 from spark_lsp.engine.positions import PositionEncoding
 from spark_lsp.engine.stats import Stats
 from spark_lsp.engine.suggestion_cache import SuggestionCache
@@ -65,6 +66,10 @@ class Session:
         self.completer = InlineCompleter(self.cache, self.counter, self.stats, self.encoder_ready)
         self._background: set[asyncio.Task[Any]] = set()
         self.providers_ready = asyncio.Event()
+        self.last_activity = time.monotonic()
+        self._keep_warm: asyncio.Task[None] | None = None
+        self._prefetches: dict[str, tuple[tuple[int, int, str], asyncio.Task[None]]] = {}
+        self.completer.on_cache_miss = self.cancel_prefetch
 
     # Tokenizer -----------------------------------------------------------------------------------
     def start_loading_encoder(self) -> None:
@@ -107,6 +112,7 @@ class Session:
         """Drop per-document state when a document closes."""
         self._rhythms.pop(uri, None)
         self.cache.forget(uri)
+        self.cancel_prefetch(uri)
         task = self._inflight.pop(uri, None)
         if task is not None:
             task.cancel()
@@ -116,6 +122,7 @@ class Session:
         self, uri: str, line: int, character: int, automatic: bool, received_at: float
     ) -> InlineRequest | None:
         """A frozen request for a cursor in an open document, or None when it is not open."""
+        self.last_activity = time.monotonic()
         snapshot = self.documents.snapshot(uri)
         if snapshot is None:
             return None
@@ -175,6 +182,28 @@ class Session:
                 raise Superseded(key) from None
             raise
 
+    def prefetch(self, request: InlineRequest, shown: str) -> None:
+        """Start fetching what follows a shown suggestion (once per place it would end)."""
+        if self.settings.naive_baseline or not self.settings.inline.prefetch:
+            return
+        future = accepted(request, shown)
+        key = (future.line, future.index, prefix_tail(future.lines, future.line, future.index, 64))
+        current = self._prefetches.get(request.uri)
+        if current is not None and current[0] == key:
+            return
+        self.cancel_prefetch(request.uri)
+        work = self.completer.prefetch(request, shown, self.settings.inline, self.upstream())
+        task = asyncio.ensure_future(work)
+        self._prefetches[request.uri] = (key, task)
+        self.keep(task)
+
+    def cancel_prefetch(self, uri: str) -> None:
+        """Stop speculative work for a document (the user went another way)."""
+        current = self._prefetches.pop(uri, None)
+        if current is not None and not current[1].done():
+            current[1].cancel()
+            self.stats.count("prefetch.abandoned")
+
     def keep(self, task: asyncio.Task[Any]) -> None:
         """Hold a reference to a background task until it ends."""
         self._background.add(task)
@@ -194,7 +223,9 @@ class Session:
                 "Set the CEREBRAS_API_KEY environment variable for the server (or the sparkLsp.fastApiKey "
                 "setting) and restart it."
             ]
-        http = make_http_client(settings.request_timeout_s, settings.ca_bundle)
+        http = make_http_client(
+            settings.request_timeout_s, settings.ca_bundle, reuse=not settings.naive_baseline
+        )
         fast._http = http
         fast.provider = CerebrasProvider(http, settings.fast_api_key, settings.fast_base_url)
         fast.state, fast.detail = "starting", "connecting"
@@ -230,10 +261,37 @@ class Session:
             fast.state, fast.detail = "degraded", "model not listed"
             return messages
         fast.state, fast.detail = "ok", ""
+        self._start_keep_warm()
         return messages
+
+    def _start_keep_warm(self) -> None:
+        interval = self.settings.keep_warm_s
+        if interval <= 0 or self.settings.naive_baseline or self._keep_warm is not None:
+            return
+        self._keep_warm = asyncio.ensure_future(self._keep_warm_loop(interval))
+
+    async def _keep_warm_loop(self, interval: float) -> None:
+        """Touch the pooled connection while the user is active, so a pause doesn't cost a handshake.
+
+        Providers and load balancers drop idle connections after a minute or two; a cheap
+        authenticated GET keeps ours open. After 10 idle minutes we let it go.
+        """
+        while True:
+            await asyncio.sleep(interval)
+            provider = self.fast.provider
+            if provider is None or time.monotonic() - self.last_activity > 600:
+                continue
+            try:
+                await provider.warm()
+                self.stats.count("upstream.fast.keepWarm")
+            except ProviderError as error:
+                logger.info("keep-warm request failed: %s", error)
 
     async def close_providers(self) -> None:
         """Close provider connections (on reconfiguration and shutdown)."""
+        if self._keep_warm is not None:
+            self._keep_warm.cancel()
+            self._keep_warm = None
         for task in list(self._inflight.values()):
             task.cancel()
         fast = self.fast

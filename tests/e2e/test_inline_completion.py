@@ -26,6 +26,7 @@ from tests.e2e.sim_process import SimProcess
 pytestmark = pytest.mark.e2e
 
 URI = "file:///work/example.py"
+NO_PREFETCH = {"inline": {"prefetch": False}}
 SOURCE = "def add(a, b):\n    return \n\n\ndef sub(a, b):\n    return a - b\n"
 
 
@@ -44,7 +45,7 @@ async def test_ghost_text_for_a_fim_request(sim: SimProcess, start_client: Start
     result = await client.text_document_inline_completion_async(inline_params(URI, 1, 11))
 
     assert _items(result) == ["a + b"]
-    [record] = sim.completion_requests()
+    record = sim.completion_requests()[0]  # a prefetch of what follows may come after it
     assert record["path"] == "/v1/completions"
     prompt = record["prompt"]
     assert prompt.startswith("<|fim_prefix|>def add(a, b):\n    return ")
@@ -76,7 +77,7 @@ async def test_chat_prompt_and_fenced_answer(sim: SimProcess, start_client: Star
     result = await client.text_document_inline_completion_async(inline_params(URI, 1, 11))
 
     assert _items(result) == ["a + b"]
-    [record] = sim.completion_requests()
+    record = sim.completion_requests()[0]
     assert record["path"] == "/v1/chat/completions"
     user = record["prompt"][-1]["content"]
     assert "    return {{FILL_HERE}}\n" in user
@@ -216,7 +217,7 @@ async def test_typing_through_the_suggestion_needs_no_round_trip(
     sim: SimProcess, start_client: StartClient
 ) -> None:
     sim.script({"text": "a + b"})
-    client = await start_client(server_env(sim))
+    client = await start_client(server_env(sim), options=NO_PREFETCH)
     open_document(client, URI, SOURCE)
 
     first = await client.text_document_inline_completion_async(inline_params(URI, 1, 11))
@@ -234,7 +235,7 @@ async def test_typing_through_the_suggestion_needs_no_round_trip(
 async def test_bursts_of_automatic_requests_are_debounced(sim: SimProcess, start_client: StartClient) -> None:
     sim.script({"text": "a + b", "repeat": -1})
     client = await start_client(
-        server_env(sim), options={"inline": {"debounceMinMs": 150, "debounceMaxMs": 300}}
+        server_env(sim), options={"inline": {"debounceMinMs": 150, "debounceMaxMs": 300, "prefetch": False}}
     )
     open_document(client, URI, "x = \n")
     pending = []
@@ -253,7 +254,7 @@ async def test_bursts_of_automatic_requests_are_debounced(sim: SimProcess, start
 
 async def test_stats_report_counters_and_percentiles(sim: SimProcess, start_client: StartClient) -> None:
     sim.script({"text": "a + b"})
-    client = await start_client(server_env(sim))
+    client = await start_client(server_env(sim), options=NO_PREFETCH)
     open_document(client, URI, SOURCE)
     await client.text_document_inline_completion_async(inline_params(URI, 1, 11))
 
@@ -284,3 +285,60 @@ async def test_completion_fallback_for_clients_without_inline_completion(
     assert isinstance(result, types.CompletionList)
     assert [item.text_edit.new_text for item in result.items if item.text_edit] == ["a + b"]
     assert result.is_incomplete
+
+
+async def test_prefetch_answers_the_line_after_an_accepted_suggestion(
+    sim: SimProcess, start_client: StartClient
+) -> None:
+    sim.script(
+        {"text": "sum(items)", "match": "result = <|fim_suffix|>"},
+        {"text": "\n    return result\n\n\ndef other():", "match": "result = sum(items)<|fim_suffix|>"},
+    )
+    client = await start_client(server_env(sim))
+    open_document(client, URI, "def total(items):\n    result = \n\n\ndef other():\n    pass\n")
+
+    first = await client.text_document_inline_completion_async(inline_params(URI, 1, 13))
+    assert _items(first) == ["sum(items)"]
+    await asyncio.to_thread(sim.wait_for, lambda rs: len(rs) == 2 and rs[1]["outcome"] == "completed")
+    insert(client, URI, 2, 1, 13, "sum(items)")  # Tab
+    insert(client, URI, 3, 1, 23, "\n    ")  # Enter; the editor indents
+    second = await client.text_document_inline_completion_async(inline_params(URI, 2, 4, invoked=False))
+
+    assert _items(second) == ["return result"]
+    prefixes = [r["prompt"].split("<|fim_suffix|>")[0] for r in sim.completion_requests()]
+    assert not any(prefix.endswith("sum(items)\n    ") for prefix in prefixes)  # no round-trip after Enter
+    report = await stats(client)
+    assert counter(report, "prefetch.suggestions") == 1
+    assert counter(report, "inline.cacheHits") == 1
+
+
+async def test_naive_baseline_switches_the_optimisations_off(
+    sim: SimProcess, start_client: StartClient
+) -> None:
+    sim.script({"text": "a + b", "repeat": -1})
+    client = await start_client(server_env(sim), options={"naiveBaseline": True})
+    open_document(client, URI, SOURCE)
+
+    first = await client.text_document_inline_completion_async(inline_params(URI, 1, 11))
+    insert(client, URI, 2, 1, 11, "a")
+    second = await client.text_document_inline_completion_async(inline_params(URI, 1, 12))
+
+    assert _items(first) == ["a + b"]
+    assert _items(second) == [" + b"]  # the model's echo of the typed "a" is removed
+    records = sim.completion_requests()
+    assert len(records) == 2  # no typing-through cache, no prefetch
+    assert records[0]["client"] != records[1]["client"]  # a new connection per request
+    assert counter(await stats(client), "prefetch.requests") == 0
+
+
+async def test_the_pooled_connection_is_kept_warm_while_the_user_is_active(
+    sim: SimProcess, start_client: StartClient
+) -> None:
+    client = await start_client(server_env(sim), options={"keepWarmS": 0.1})
+    open_document(client, URI, SOURCE)
+    await client.text_document_inline_completion_async(inline_params(URI, 1, 11))  # activity
+    for _ in range(100):
+        if counter(await stats(client), "upstream.fast.keepWarm") >= 2:
+            break
+        await asyncio.sleep(0.05)
+    assert counter(await stats(client), "upstream.fast.keepWarm") >= 2

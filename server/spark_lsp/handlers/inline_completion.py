@@ -29,13 +29,17 @@ def register(server: SparkLanguageServer) -> None:
             return None
         await session.wait_until_ready()
         upstream = session.upstream()
-        work = session.completer.complete(request, session.settings.inline, upstream, session.rhythm(uri))
+        naive = session.settings.naive_baseline
+        work = session.completer.complete(
+            request, session.settings.inline, upstream, session.rhythm(uri), naive=naive
+        )
         try:
             suggestion = await session.latest(uri, work)
         except Superseded:
             return None
         if suggestion is None:
             return None
+        session.prefetch(request, suggestion.text)
         here = types.Position(line=position.line, character=position.character)
         item = types.InlineCompletionItem(
             insert_text=suggestion.text, range=types.Range(start=here, end=here)
