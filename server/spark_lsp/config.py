@@ -58,6 +58,44 @@ class InlineSettings:
 
 
 @attrs.frozen
+class DeadlineSettings:
+    """How long one task may wait: for a first token from a tier, and for the whole answer."""
+
+    first_token_ms: int = attrs.field(default=500, validator=_positive)
+    total_ms: int = attrs.field(default=1500, validator=_positive)
+
+
+def _default_deadlines() -> dict[str, DeadlineSettings]:
+    # Inline ghost text that comes late is worse than none; a quick-fix or a refactor is worth waiting for.
+    return {
+        "inline": DeadlineSettings(500, 1500),
+        "hover": DeadlineSettings(600, 2500),
+        "quickfix": DeadlineSettings(1500, 15000),
+        "refactor": DeadlineSettings(10000, 180000),
+    }
+
+
+@attrs.frozen
+class ProviderSettings:
+    """An extra OpenAI-compatible endpoint, usable by name in `routing.routes`."""
+
+    name: str = ""
+    base_url: str = ""
+    model: str | None = None
+    api_key_env: str | None = None
+
+
+@attrs.frozen
+class RoutingSettings:
+    """Which tiers serve which task, and how requests fall back between them."""
+
+    fallback: bool = True
+    hedge: bool = False
+    routes: dict[str, list[str]] = attrs.Factory(dict)
+    deadlines: dict[str, DeadlineSettings] = attrs.Factory(_default_deadlines)
+
+
+@attrs.frozen
 class Settings:
     """Everything the server can be configured with (section `sparkLsp`)."""
 
@@ -71,6 +109,8 @@ class Settings:
     request_timeout_s: float = attrs.field(default=20.0, validator=_positive)
     keep_warm_s: float = attrs.field(default=30.0, validator=_non_negative)
     inline: InlineSettings = attrs.Factory(InlineSettings)
+    routing: RoutingSettings = attrs.Factory(RoutingSettings)
+    providers: list[ProviderSettings] = attrs.Factory(list)
     models: dict[str, ModelSettings] = attrs.Factory(dict)
     log_level: Literal["error", "warning", "info", "debug"] = "info"
     # Benchmarks only: turn every latency optimisation off to measure what each one buys.
@@ -119,6 +159,17 @@ def _structure_value(value: object, hint: Any, path: str, problems: list[str]) -
             if ok:
                 items[str(key)] = structured
         return True, items
+    if get_origin(hint) is list:
+        (item_hint,) = get_args(hint)
+        if not isinstance(value, list):
+            problems.append(f"{path}: expected a list, got {_describe(value)}")
+            return False, None
+        structured_items = []
+        for position, item in enumerate(value):
+            ok, structured = _structure_value(item, item_hint, f"{path}[{position}]", problems)
+            if ok:
+                structured_items.append(structured)
+        return True, structured_items
     # Booleans are ints in Python: refuse them where a number is expected, and refuse numbers
     # where a boolean is expected, so `"debounceMaxMs": true` is reported instead of becoming 1.
     expected = (
@@ -217,6 +268,11 @@ def parse_settings(raw: object, environ: Mapping[str, str] | None = None) -> tup
     merged = Settings(**accepted)
     merged = attrs.evolve(merged, inline=_cross_check(merged.inline, problems))
     return merged, problems
+
+
+def deadline(settings: Settings, task: str) -> DeadlineSettings:
+    """The deadlines of a task (settings over the defaults)."""
+    return settings.routing.deadlines.get(task) or _default_deadlines().get(task) or DeadlineSettings()
 
 
 def model_settings(settings: Settings, model: str) -> ModelSettings:

@@ -5,24 +5,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
-import httpx
-
-from spark_lsp.config import Settings, model_settings
+from spark_lsp.config import Settings, deadline, model_settings
 from spark_lsp.engine.cursor import prefix_tail
 from spark_lsp.engine.debounce import TypingRhythm
 from spark_lsp.engine.documents import DocumentStore
-from spark_lsp.engine.inline import InlineCompleter, InlineRequest, Upstream, accepted
+from spark_lsp.engine.generation import Deadlines
+from spark_lsp.engine.inline import InlineCompleter, InlineOptions, InlineRequest, accepted
 from spark_lsp.engine.positions import PositionEncoding
+from spark_lsp.engine.router import CircuitBreaker, Router, Tier, route_names
 from spark_lsp.engine.stats import Stats
 from spark_lsp.engine.suggestion_cache import SuggestionCache
 from spark_lsp.engine.tokens import LineTokenCounter, load_encoder
 from spark_lsp.providers.base import Provider, ProviderError
 from spark_lsp.providers.cerebras import CerebrasProvider
 from spark_lsp.providers.http_client import make_http_client
+from spark_lsp.providers.openai_compat import OpenAICompatProvider
 
 logger = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -30,22 +32,6 @@ _T = TypeVar("_T")
 
 class Superseded(Exception):
     """A request was replaced by a newer one for the same document before it finished."""
-
-
-class TierState:
-    """What we know about one model tier: configured, reachable, which model."""
-
-    def __init__(self, tier: str) -> None:
-        self.tier = tier
-        self.provider: Provider | None = None
-        self.model: str | None = None
-        self.state = "unconfigured"
-        self.detail = ""
-        self._http: httpx.AsyncClient | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-ready status (never includes keys)."""
-        return {"state": self.state, "model": self.model, "detail": self.detail}
 
 
 class Session:
@@ -58,12 +44,14 @@ class Session:
         self.stats = Stats()
         self.cache = SuggestionCache()
         self.counter = LineTokenCounter()
-        self.fast = TierState("fast")
+        self.router = Router()
         self.client_has_inline_completion = True
         self._rhythms: dict[str, TypingRhythm] = {}
         self._inflight: dict[str, asyncio.Task[Any]] = {}
         self._encoder_task: asyncio.Future[None] | None = None
-        self.completer = InlineCompleter(self.cache, self.counter, self.stats, self.encoder_ready)
+        self.completer = InlineCompleter(
+            self.cache, self.counter, self.stats, self.router, self.encoder_ready
+        )
         self._background: set[asyncio.Task[Any]] = set()
         self.providers_ready = asyncio.Event()
         self.last_activity = time.monotonic()
@@ -146,13 +134,15 @@ class Session:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.providers_ready.wait(), timeout_s)
 
-    def upstream(self) -> Upstream:
-        """The fast tier as the pipeline needs it."""
-        model = self.fast.model
-        return Upstream(
-            provider=self.fast.provider,
-            model=model,
-            model_settings=model_settings(self.settings, model or ""),
+    def inline_options(self) -> InlineOptions:
+        """The inline pipeline's knobs from the current settings."""
+        settings = self.settings
+        limits = deadline(settings, "inline")
+        return InlineOptions(
+            settings=settings.inline,
+            deadlines=Deadlines(limits.first_token_ms / 1000.0, limits.total_ms / 1000.0),
+            hedge=settings.routing.hedge and not settings.naive_baseline,
+            naive=settings.naive_baseline,
         )
 
     def start(self, key: str, work: Coroutine[Any, Any, _T]) -> asyncio.Task[_T]:
@@ -192,7 +182,7 @@ class Session:
         if current is not None and current[0] == key:
             return
         self.cancel_prefetch(request.uri)
-        work = self.completer.prefetch(request, shown, self.settings.inline, self.upstream())
+        work = self.completer.prefetch(request, shown, self.inline_options())
         task = asyncio.ensure_future(work)
         self._prefetches[request.uri] = (key, task)
         self.keep(task)
@@ -210,59 +200,98 @@ class Session:
         task.add_done_callback(self._background.discard)
 
     # Providers -----------------------------------------------------------------------------------
+    def _new_tier(self, name: str, provider: Provider | None, model: str | None) -> Tier:
+        return Tier(
+            name=name,
+            provider=provider,
+            model=model,
+            model_settings=model_settings(self.settings, model or ""),
+            breaker=CircuitBreaker(clock=self.router.now),
+            setup="starting" if provider is not None else "unconfigured",
+        )
+
     async def configure_providers(self) -> list[str]:
-        """(Re)create the fast tier from settings and warm it; returns user-facing messages."""
+        """(Re)create every tier from settings; returns user-facing messages (warming comes after)."""
         await self.close_providers()
         settings = self.settings
-        fast = self.fast
-        fast.model = settings.fast_model
-        if not settings.fast_api_key:
-            fast.state, fast.detail = "unconfigured", "no API key"
-            return [
+        router = self.router
+        router.routes = route_names(settings.routing.routes)
+        router.fallback_enabled = settings.routing.fallback and not settings.naive_baseline
+        messages: list[str] = []
+        reuse = not settings.naive_baseline
+
+        fast: Provider | None = None
+        if settings.fast_api_key:
+            http = make_http_client(settings.request_timeout_s, settings.ca_bundle, reuse=reuse)
+            fast = CerebrasProvider(http, settings.fast_api_key, settings.fast_base_url)
+        router.set_tier(self._new_tier("fast", fast, settings.fast_model))
+
+        gpu: Provider | None = None
+        if settings.gpu_base_url:
+            http = make_http_client(settings.request_timeout_s, settings.ca_bundle, reuse=reuse)
+            gpu = OpenAICompatProvider(http, settings.gpu_base_url, settings.gpu_api_key, "gpu", "gpu")
+        router.set_tier(self._new_tier("gpu", gpu, settings.gpu_model))
+
+        for position, extra in enumerate(settings.providers):
+            if not extra.name or not extra.base_url or extra.name in ("fast", "gpu"):
+                messages.append(
+                    f"spark-lsp: sparkLsp.providers[{position}] needs a unique name (not fast/gpu) and a "
+                    "baseUrl; ignored."
+                )
+                continue
+            key = os.environ.get(extra.api_key_env) if extra.api_key_env else None
+            http = make_http_client(settings.request_timeout_s, settings.ca_bundle, reuse=reuse)
+            provider = OpenAICompatProvider(http, extra.base_url, key, extra.name, extra.name)
+            router.set_tier(self._new_tier(extra.name, provider, extra.model))
+
+        if fast is None and gpu is None and not settings.providers:
+            messages.append(
                 "spark-lsp: no Cerebras API key is configured, so no suggestions will appear. "
                 "Set the CEREBRAS_API_KEY environment variable for the server (or the sparkLsp.fastApiKey "
                 "setting) and restart it."
+            )
+        return messages
+
+    async def warm_tiers(self) -> list[str]:
+        """Open each tier's pooled connection and check its model against `GET /v1/models`."""
+        tiers = [tier for tier in self.router.tiers.values() if tier.provider is not None]
+        results = await asyncio.gather(*(self._warm(tier) for tier in tiers))
+        self.router.notify_if_changed()
+        if any(tier.setup in ("ok", "degraded") for tier in tiers):
+            self._start_keep_warm()
+        return [message for messages in results for message in messages]
+
+    async def _warm(self, tier: Tier) -> list[str]:
+        assert tier.provider is not None
+        try:
+            models = await tier.provider.list_models()
+        except ProviderError as error:
+            tier.setup, tier.detail = "down", str(error)
+            self.stats.count(f"errors.{error.kind}")
+            return [f"spark-lsp: the {tier.name} tier is not reachable ({error}). It will be retried."]
+        if tier.model is None:
+            if not models:
+                tier.setup, tier.detail = "down", "the endpoint lists no models"
+                return [f"spark-lsp: the {tier.name} tier's endpoint lists no models; configure its model."]
+            tier.model = models[0]
+            tier.model_settings = model_settings(self.settings, tier.model)
+            logger.info("no %s model configured; using %s", tier.name, tier.model)
+        elif tier.model not in models:
+            listed = ", ".join(models[:12]) or "none"
+            tier.setup, tier.detail = "degraded", "model not listed"
+            env = {"fast": "SPARK_LSP_FAST_MODEL", "gpu": "SPARK_LSP_GPU_MODEL"}.get(
+                tier.name, "its model setting"
+            )
+            return [
+                f"spark-lsp: the {tier.name} model {tier.model!r} is not offered by the endpoint "
+                f"(it offers: {listed}). Requests will fail until {env} names one of them."
             ]
-        http = make_http_client(
-            settings.request_timeout_s, settings.ca_bundle, reuse=not settings.naive_baseline
-        )
-        fast._http = http
-        fast.provider = CerebrasProvider(http, settings.fast_api_key, settings.fast_base_url)
-        fast.state, fast.detail = "starting", "connecting"
+        tier.setup, tier.detail = "ok", ""
         return []
 
-    async def warm_fast_tier(self) -> list[str]:
-        """Open the pooled connection and check the model against `GET /v1/models`."""
-        fast = self.fast
-        if fast.provider is None:
-            return []
-        try:
-            models = await fast.provider.list_models()
-        except ProviderError as error:
-            fast.state, fast.detail = "down", str(error)
-            self.stats.count(f"errors.{error.kind}")
-            return [
-                f"spark-lsp: the fast tier is not reachable ({error}). Suggestions will resume when it is."
-            ]
-        messages: list[str] = []
-        if fast.model is None:
-            if not models:
-                fast.state, fast.detail = "down", "the endpoint lists no models"
-                return ["spark-lsp: the fast-tier endpoint lists no models; set sparkLsp.fastModel."]
-            fast.model = models[0]
-            logger.info("no fast model configured; using %s (set SPARK_LSP_FAST_MODEL to choose)", fast.model)
-        elif fast.model not in models:
-            listed = ", ".join(models[:12]) or "none"
-            messages.append(
-                f"spark-lsp: the fast model {fast.model!r} is not offered by the endpoint "
-                f"(it offers: {listed}). Requests will fail until SPARK_LSP_FAST_MODEL or "
-                "sparkLsp.fastModel names one of them."
-            )
-            fast.state, fast.detail = "degraded", "model not listed"
-            return messages
-        fast.state, fast.detail = "ok", ""
-        self._start_keep_warm()
-        return messages
+    def tiers_snapshot(self) -> dict[str, Any]:
+        """Every tier's health for stats and status."""
+        return self.router.snapshot()
 
     def _start_keep_warm(self) -> None:
         interval = self.settings.keep_warm_s
@@ -271,21 +300,28 @@ class Session:
         self._keep_warm = asyncio.ensure_future(self._keep_warm_loop(interval))
 
     async def _keep_warm_loop(self, interval: float) -> None:
-        """Touch the pooled connection while the user is active, so a pause doesn't cost a handshake.
+        """Touch each pooled connection while the user is active, so a pause doesn't cost a handshake.
 
         Providers and load balancers drop idle connections after a minute or two; a cheap
-        authenticated GET keeps ours open. After 10 idle minutes we let it go.
+        authenticated GET keeps ours open. After 10 idle minutes we let them go. A tier that was down
+        is re-checked on the way, so it comes back on its own.
         """
         while True:
             await asyncio.sleep(interval)
-            provider = self.fast.provider
-            if provider is None or time.monotonic() - self.last_activity > 600:
+            if time.monotonic() - self.last_activity > 600:
                 continue
-            try:
-                await provider.warm()
-                self.stats.count("upstream.fast.keepWarm")
-            except ProviderError as error:
-                logger.info("keep-warm request failed: %s", error)
+            for tier in list(self.router.tiers.values()):
+                if tier.provider is None:
+                    continue
+                if tier.setup == "down":
+                    await self._warm(tier)
+                    self.router.notify_if_changed()
+                    continue
+                try:
+                    await tier.provider.warm()
+                    self.stats.count(f"upstream.{tier.name}.keepWarm")
+                except ProviderError as error:
+                    logger.info("keep-warm request to the %s tier failed: %s", tier.name, error)
 
     async def close_providers(self) -> None:
         """Close provider connections (on reconfiguration and shutdown)."""
@@ -294,11 +330,10 @@ class Session:
             self._keep_warm = None
         for task in list(self._inflight.values()):
             task.cancel()
-        fast = self.fast
-        if fast.provider is not None:
-            try:
-                await fast.provider.aclose()
-            except Exception:
-                logger.debug("error closing the fast tier", exc_info=True)
-        fast.provider = None
-        fast._http = None
+        for tier in list(self.router.tiers.values()):
+            if tier.provider is not None:
+                try:
+                    await tier.provider.aclose()
+                except Exception:
+                    logger.debug("error closing the %s tier", tier.name, exc_info=True)
+        self.router.tiers.clear()

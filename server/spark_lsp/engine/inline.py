@@ -1,26 +1,27 @@
-"""The inline-completion pipeline: cache, debounce, prompt, stream with early stop, clean-up."""
+"""The inline-completion pipeline: cache, debounce, prompt, routed generation with early stop, clean-up."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 
-from spark_lsp.config import InlineSettings, ModelSettings
+from spark_lsp.config import InlineSettings
 from spark_lsp.engine.answer_shapes import normalize_answer
 from spark_lsp.engine.cursor import cursor_context, prefix_tail
 from spark_lsp.engine.debounce import TypingRhythm
 from spark_lsp.engine.documents import split_lines
 from spark_lsp.engine.early_stop import EarlyStop
 from spark_lsp.engine.filters import CompletionContext, apply_filters
+from spark_lsp.engine.generation import Deadlines, generate
 from spark_lsp.engine.prompt import FIM_TEMPLATES, build_window, chat_messages, fim_prompt, guess_fim_template
+from spark_lsp.engine.router import Router, Tier
 from spark_lsp.engine.stats import Stats
 from spark_lsp.engine.suggestion_cache import TAIL_CHARS, CachedSuggestion, SuggestionCache
 from spark_lsp.engine.tokens import LineTokenCounter
-from spark_lsp.providers.base import ModelRequest, Provider, ProviderError, StreamInfo
+from spark_lsp.providers.base import ModelRequest
 
 logger = logging.getLogger(__name__)
 # The baseline a benchmark compares against: a fixed debounce like most plugins use.
@@ -51,23 +52,25 @@ class Suggestion:
     source: str
 
 
-@dataclass(slots=True)
-class Upstream:
-    """The provider and model the pipeline calls (None when no key is configured)."""
+@dataclass(frozen=True, slots=True)
+class InlineOptions:
+    """Per-request knobs from settings."""
 
-    provider: Provider | None
-    model: str | None
-    model_settings: ModelSettings
+    settings: InlineSettings
+    deadlines: Deadlines
+    hedge: bool = False
+    naive: bool = False
 
 
-def _model_request(
+def model_request(
     request: InlineRequest,
     context: CompletionContext,
-    upstream: Upstream,
+    tier: Tier,
     settings: InlineSettings,
     counter: LineTokenCounter,
 ) -> ModelRequest:
-    assert upstream.model is not None
+    """The prompt for one tier's model: raw FIM or a chat hole-filling prompt."""
+    assert tier.model is not None
     suffix_budget = int(settings.prompt_tokens * settings.suffix_share)
     window = build_window(
         request.lines,
@@ -78,16 +81,16 @@ def _model_request(
         suffix_budget,
     )
     max_tokens = settings.max_tokens_multi_line if context.multiline else settings.max_tokens_single_line
-    fmt = upstream.model_settings.prompt_format
-    template_name: str = upstream.model_settings.fim_template
+    fmt = tier.model_settings.prompt_format
+    template_name: str = tier.model_settings.fim_template
     if fmt == "auto":
-        guessed = guess_fim_template(upstream.model)
+        guessed = guess_fim_template(tier.model)
         fmt = "fim" if guessed else "chat"
         template_name = guessed or template_name
     if fmt == "fim":
         template = FIM_TEMPLATES[template_name]
         return ModelRequest(
-            model=upstream.model,
+            model=tier.model,
             max_tokens=max_tokens,
             prompt=fim_prompt(window, template),
             stop=template.stop[:4],
@@ -95,10 +98,7 @@ def _model_request(
         )
     messages = chat_messages(window, request.language_id, context.multiline)
     return ModelRequest(
-        model=upstream.model,
-        max_tokens=max_tokens,
-        messages=tuple(messages),
-        temperature=settings.temperature,
+        model=tier.model, max_tokens=max_tokens, messages=tuple(messages), temperature=settings.temperature
     )
 
 
@@ -114,11 +114,13 @@ class InlineCompleter:
         cache: SuggestionCache,
         counter: LineTokenCounter,
         stats: Stats,
+        router: Router,
         encoder_ready: Callable[[], Awaitable[None]],
     ) -> None:
         self.cache = cache
         self.counter = counter
         self.stats = stats
+        self.router = router
         self._encoder_ready = encoder_ready
         # Called when a request has to go upstream: speculative work for that document is now moot.
         self.on_cache_miss: Callable[[str], None] | None = None
@@ -143,122 +145,112 @@ class InlineCompleter:
         )
 
     async def complete(
-        self,
-        request: InlineRequest,
-        settings: InlineSettings,
-        upstream: Upstream,
-        rhythm: TypingRhythm | None,
-        naive: bool = False,
+        self, request: InlineRequest, options: InlineOptions, rhythm: TypingRhythm | None
     ) -> Suggestion | None:
         """Ghost text for the request, or None; cancellable at every await (the upstream closes too).
 
-        `naive` turns every latency optimisation off, for the benchmark's baseline.
+        `options.naive` turns every latency optimisation off, for the benchmark's baseline.
         """
         stats = self.stats
         stats.count("inline.requests")
         started = request.received_at
+        naive = options.naive
         context = cursor_context(request.lines, request.line, request.index, request.indent_unit, request.eol)
         cached = None if naive else self.from_cache(request, context)
         if cached is not None:
             stats.count("inline.cacheHits")
-            stats.observe("inline.overhead", (time.perf_counter() - started) * 1000)
-            stats.observe("inline.endToEnd", (time.perf_counter() - started) * 1000)
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            stats.observe("inline.overhead", elapsed_ms)
+            stats.observe("inline.endToEnd", elapsed_ms)
             return cached
-        if upstream.provider is None or upstream.model is None or not settings.enabled:
+        if not options.settings.enabled:
             return None
         if self.on_cache_miss is not None:
             self.on_cache_miss(request.uri)
 
-        waited = 0.0
-        if request.automatic and (naive or rhythm is not None):
-            before = context.line_prefix[-1:] or "\n"
-            if naive or rhythm is None:
-                delay = NAIVE_DEBOUNCE_MS
-            else:
-                delay = rhythm.delay_ms(before, time.monotonic())
-            if delay > 0:
-                wait_started = time.perf_counter()
-                await asyncio.sleep(delay / 1000.0)
-                waited = time.perf_counter() - wait_started
-        text = await self.generate(request, context, settings, upstream, early_stop=not naive, waited=waited)
-        if not text:
+        try:
+            waited = await self._debounce(request, context, naive, rhythm)
+            result = await self.generate(request, context, options, waited=waited)
+        except asyncio.CancelledError:
+            stats.count("inline.cancelled")
+            raise
+        if result is None:
             return None
+        text, tier = result
         if not naive:
             self.remember(request, context, text)
         stats.count("inline.suggestions")
-        return Suggestion(_with_eol(text, request.eol), upstream.provider.tier)
+        return Suggestion(_with_eol(text, request.eol), tier)
+
+    @staticmethod
+    async def _debounce(
+        request: InlineRequest, context: CompletionContext, naive: bool, rhythm: TypingRhythm | None
+    ) -> float:
+        """Wait before an automatic request goes out; returns the seconds waited."""
+        if not request.automatic:
+            return 0.0
+        if naive or rhythm is None:
+            delay = NAIVE_DEBOUNCE_MS
+        else:
+            delay = rhythm.delay_ms(context.line_prefix[-1:] or "\n", time.monotonic())
+        if delay <= 0:
+            return 0.0
+        started = time.perf_counter()
+        await asyncio.sleep(delay / 1000.0)
+        return time.perf_counter() - started
 
     async def generate(
         self,
         request: InlineRequest,
         context: CompletionContext,
-        settings: InlineSettings,
-        upstream: Upstream,
-        early_stop: bool = True,
+        options: InlineOptions,
         waited: float = 0.0,
         series: str = "inline",
-    ) -> str:
-        """One upstream round-trip, read until the answer is complete, cleaned up; "" when nothing."""
+    ) -> tuple[str, str] | None:
+        """One routed round-trip, read until the answer is complete and cleaned up: (text, tier name)."""
         stats = self.stats
-        provider = upstream.provider
-        assert provider is not None
+        if not self.router.candidates_exist("inline"):
+            return None
         await self._encoder_ready()
-        model_request = _model_request(request, context, upstream, settings, self.counter)
-        stop = EarlyStop(context, settings.max_lines) if early_stop else None
-        info = StreamInfo()
-        raw = ""
-        upstream_started = time.perf_counter()
-        first_token_at: float | None = None
-        stats.count(f"upstream.{provider.tier}.calls")
-        try:
-            async with contextlib.aclosing(provider.stream(model_request, info)) as pieces:
-                async for piece in pieces:
-                    if first_token_at is None:
-                        first_token_at = time.perf_counter()
-                    raw += piece
-                    if stop is not None and stop.should_stop(raw):
-                        stats.count(f"{series}.earlyStops")
-                        break
-        except ProviderError as error:
-            stats.count(f"upstream.{provider.tier}.errors")
-            stats.count(f"errors.{error.kind}")
-            logger.warning("%s tier failed: %s", provider.tier, error)
-            return ""
-        except asyncio.CancelledError:
-            stats.count(f"{series}.cancelled")
-            raise
-        upstream_done = time.perf_counter()
+        settings = options.settings
 
-        text = apply_filters(normalize_answer(raw, context), context)
+        def build(tier: Tier) -> ModelRequest:
+            return model_request(request, context, tier, settings, self.counter)
+
+        def stopper() -> EarlyStop | None:
+            return None if options.naive else EarlyStop(context, settings.max_lines)
+
+        generation = await generate(
+            self.router, "inline", build, options.deadlines, stats, stopper, hedge=options.hedge
+        )
+        if generation is None:
+            return None
+        text = apply_filters(normalize_answer(generation.text, context), context)
         finished = time.perf_counter()
-        upstream_seconds = upstream_done - upstream_started
-        if first_token_at is not None:
-            stats.observe(f"{series}.timeToFirstToken", (first_token_at - upstream_started) * 1000)
-        stats.observe(f"{series}.upstream", upstream_seconds * 1000)
+        if generation.first_token_s is not None:
+            stats.observe(f"{series}.timeToFirstToken", generation.first_token_s * 1000)
+        stats.observe(f"{series}.upstream", generation.upstream_s * 1000)
         if series == "inline":
-            started = request.received_at
-            stats.observe("inline.overhead", (finished - started - waited - upstream_seconds) * 1000)
-            stats.observe("inline.endToEnd", (finished - started) * 1000)
+            elapsed = finished - request.received_at
+            stats.observe("inline.overhead", (elapsed - waited - generation.upstream_s) * 1000)
+            stats.observe("inline.endToEnd", elapsed * 1000)
         if not text:
             stats.count(f"{series}.empty")
-        return text
+            return None
+        return text, generation.tier.name
 
-    async def prefetch(
-        self, request: InlineRequest, shown: str, settings: InlineSettings, upstream: Upstream
-    ) -> None:
+    async def prefetch(self, request: InlineRequest, shown: str, options: InlineOptions) -> None:
         """Fetch what follows `shown` as if it were accepted, so that accepting it, then typing on
         (usually Enter and the editor's indentation), is answered from the cache.
         """
-        if upstream.provider is None or upstream.model is None:
-            return
         future = accepted(request, shown)
         context = cursor_context(
             future.lines, future.line, future.index, future.indent_unit, future.eol, multiline=True
         )
         self.stats.count("prefetch.requests")
-        text = await self.generate(future, context, settings, upstream, series="prefetch")
-        if text:
-            self.remember(future, context, text)
+        result = await self.generate(future, context, options, series="prefetch")
+        if result is not None:
+            self.remember(future, context, result[0])
             self.stats.count("prefetch.suggestions")
 
 

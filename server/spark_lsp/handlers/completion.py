@@ -47,7 +47,7 @@ def register_completion(server: SparkLanguageServer) -> None:
         if request is None:
             return empty
         await session.wait_until_ready()
-        work = session.completer.complete(request, session.settings.inline, session.upstream(), None)
+        work = session.completer.complete(request, session.inline_options(), None)
         task = session.start(uri, work)
         deadline = session.settings.inline.completion_deadline_ms / 1000.0
         try:

@@ -28,11 +28,7 @@ def register(server: SparkLanguageServer) -> None:
         if request is None:
             return None
         await session.wait_until_ready()
-        upstream = session.upstream()
-        naive = session.settings.naive_baseline
-        work = session.completer.complete(
-            request, session.settings.inline, upstream, session.rhythm(uri), naive=naive
-        )
+        work = session.completer.complete(request, session.inline_options(), session.rhythm(uri))
         try:
             suggestion = await session.latest(uri, work)
         except Superseded:

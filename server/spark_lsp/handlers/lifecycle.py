@@ -29,8 +29,7 @@ def show(
 
 def send_status(server: SparkLanguageServer) -> None:
     """Notify the client of each tier's health (`spark/status`)."""
-    session = server.session
-    server.protocol.notify(STATUS_NOTIFICATION, {"tiers": {"fast": session.fast.as_dict()}})
+    server.protocol.notify(STATUS_NOTIFICATION, {"tiers": server.session.tiers_snapshot()})
 
 
 def apply_settings(server: SparkLanguageServer, raw: object) -> bool:
@@ -42,7 +41,20 @@ def apply_settings(server: SparkLanguageServer, raw: object) -> bool:
     previous = session.settings
     session.settings = settings
     logging.getLogger("spark_lsp").setLevel(settings.log_level.upper())
-    provider_fields = ("fast_model", "fast_base_url", "fast_api_key", "ca_bundle", "request_timeout_s")
+    provider_fields = (
+        "fast_model",
+        "fast_base_url",
+        "fast_api_key",
+        "gpu_model",
+        "gpu_base_url",
+        "gpu_api_key",
+        "providers",
+        "routing",
+        "ca_bundle",
+        "request_timeout_s",
+        "models",
+        "naive_baseline",
+    )
     return any(getattr(previous, name) != getattr(settings, name) for name in provider_fields)
 
 
@@ -53,12 +65,10 @@ async def start_providers(server: SparkLanguageServer) -> None:
     try:
         for message in await session.configure_providers():
             show(server, message, types.MessageType.Info)
-        send_status(server)
-        for message in await session.warm_fast_tier():
+        for message in await session.warm_tiers():
             show(server, message)
     finally:
         session.providers_ready.set()
-    send_status(server)
 
 
 async def pull_configuration(server: SparkLanguageServer) -> object | None:
@@ -91,6 +101,7 @@ def register(server: SparkLanguageServer) -> None:
     @server.feature(types.INITIALIZE)
     def initialize(ls: SparkLanguageServer, params: types.InitializeParams) -> None:
         session = ls.session
+        session.router.on_change = lambda: send_status(ls)
         session.start_loading_encoder()
         encoding = ServerCapabilitiesBuilder.choose_position_encoding(params.capabilities)
         session.encoding = PositionEncoding(getattr(encoding, "value", encoding))

@@ -16,4 +16,4 @@ def register(server: SparkLanguageServer) -> None:
     @server.feature(STATS_REQUEST)
     def stats(ls: SparkLanguageServer, params: Any) -> dict[str, Any]:
         session = ls.session
-        return {**session.stats.snapshot(), "tiers": {"fast": session.fast.as_dict()}}
+        return {**session.stats.snapshot(), "tiers": session.tiers_snapshot()}

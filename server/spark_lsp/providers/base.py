@@ -7,7 +7,15 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 ErrorKind = Literal[
-    "unauthorized", "rate_limited", "server_error", "connection", "timeout", "bad_request", "protocol"
+    "unauthorized",
+    "rate_limited",
+    "server_error",
+    "connection",
+    "timeout",
+    "bad_request",
+    "protocol",
+    "context_too_long",
+    "invalid_answer",
 ]
 
 
@@ -43,12 +51,18 @@ class ProviderError(Exception):
     """A failure talking to a provider, classified so the caller can decide what to do."""
 
     def __init__(
-        self, kind: ErrorKind, message: str, status: int | None = None, retry_after_s: float | None = None
+        self,
+        kind: ErrorKind,
+        message: str,
+        status: int | None = None,
+        retry_after_s: float | None = None,
+        headers: dict[str, str] | None = None,
     ):
         super().__init__(message)
         self.kind = kind
         self.status = status
         self.retry_after_s = retry_after_s
+        self.headers = headers or {}
 
 
 class Provider(Protocol):

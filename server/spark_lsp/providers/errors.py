@@ -20,8 +20,13 @@ def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
     return None
 
 
-def kind_of_status(status: int) -> ErrorKind:
-    """The error class of an HTTP status."""
+_CONTEXT_TOO_LONG = ("context_length", "context length", "too long", "maximum context", "too many tokens")
+
+
+def kind_of_status(status: int, message: str = "") -> ErrorKind:
+    """The error class of an HTTP status (and, for 400/413, its message)."""
+    if status in (400, 413, 422) and any(marker in message.lower() for marker in _CONTEXT_TOO_LONG):
+        return "context_too_long"
     if status in (401, 403):
         return "unauthorized"
     if status == 429:
