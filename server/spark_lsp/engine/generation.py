@@ -67,26 +67,28 @@ async def _attempt(
         async with asyncio.timeout(total_s):
             async with contextlib.aclosing(provider.stream(request, info)) as pieces:
                 iterator = aiter(pieces)
-                try:
-                    async with asyncio.timeout(first_token_s):
-                        raw = await anext(iterator)
-                except StopAsyncIteration:
-                    raw = ""
-                except TimeoutError:
-                    stats.count(f"{series}.firstTokenDeadline")
-                    raise ProviderError(
-                        "timeout", f"no first token within {first_token_s * 1000:.0f} ms"
-                    ) from None
-                else:
-                    first_at = time.perf_counter()
-                    if first_token is not None:
-                        first_token.set()
-                    if stopper is None or not stopper.should_stop(raw):
-                        async for piece in iterator:
-                            raw += piece
-                            if stopper is not None and stopper.should_stop(raw):
-                                stats.count(f"{series}.earlyStops")
-                                break
+                while True:
+                    # The first token and every later one must come within `first_token_s`: a stream
+                    # that stalls mid-way is as useless as one that never starts.
+                    try:
+                        async with asyncio.timeout(first_token_s):
+                            piece = await anext(iterator)
+                    except StopAsyncIteration:
+                        break
+                    except TimeoutError:
+                        what = "first token" if first_at is None else "next token"
+                        stats.count(f"{series}.{'firstTokenDeadline' if first_at is None else 'stalled'}")
+                        raise ProviderError(
+                            "timeout", f"no {what} within {first_token_s * 1000:.0f} ms"
+                        ) from None
+                    if first_at is None:
+                        first_at = time.perf_counter()
+                        if first_token is not None:
+                            first_token.set()
+                    raw += piece
+                    if stopper is not None and stopper.should_stop(raw):
+                        stats.count(f"{series}.earlyStops")
+                        break
     except TimeoutError:
         stats.count(f"{series}.deadlineMissed")
         raise ProviderError("timeout", f"answer not complete within {total_s * 1000:.0f} ms") from None

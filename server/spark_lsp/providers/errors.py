@@ -41,8 +41,9 @@ def kind_of_status(status: int, message: str = "") -> ErrorKind:
 def error_from_status(status: int, headers: Mapping[str, str], message: str) -> ProviderError:
     """A classified error for a non-2xx response."""
     return ProviderError(
-        kind_of_status(status),
+        kind_of_status(status, message),
         f"HTTP {status}: {message}"[:300],
         status=status,
         retry_after_s=retry_after_seconds(headers),
+        headers={name.lower(): value for name, value in headers.items()},
     )

@@ -15,6 +15,7 @@ class StatusFault:
     retry_after_s: float | None = None
     retry_after_ms: float | None = None
     ratelimit_headers: Mapping[str, str] = field(default_factory=dict)
+    message: str | None = None
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,7 @@ def parse_fault(raw: object) -> Fault:
             retry_after_s=_opt_float(raw, "retry_after_s"),
             retry_after_ms=_opt_float(raw, "retry_after_ms"),
             ratelimit_headers={str(k): str(v) for k, v in headers.items()},
+            message=str(raw["message"]) if raw.get("message") is not None else None,
         )
     if kind == "stall_before_first_token":
         return StallBeforeFirstToken(ms=_float(raw, "ms"))

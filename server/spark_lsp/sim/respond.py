@@ -215,6 +215,7 @@ async def _send_status_fault(send: Send, record: RequestRecord, fault: StatusFau
         429: "Requests per minute limit exceeded - too many requests sent.",
         503: "The simulated upstream is overloaded; try again later.",
     }.get(fault.status, f"The simulated upstream answered HTTP {fault.status}.")
+    message = fault.message or message
     record.status = fault.status
     await send_json(send, fault.status, error_body(fault.status, message), kept + encode_headers(extra))
     record.finish("fault")
