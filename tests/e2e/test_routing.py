@@ -217,7 +217,7 @@ async def test_gpu_tier_over_the_openai_compatible_api_on_its_own(
     client = await start_client(env, options=options)
     open_document(client, URI, TEXT)
     assert await _complete(client) == ["a + b"]
-    [record] = gpu.completion_requests()
+    record = gpu.completion_requests()[0]
     assert record["path"] == "/v1/chat/completions" and record["model"] == GPU_MODEL
     assert (await stats(client))["tiers"]["gpu"]["model"] == GPU_MODEL  # picked from /v1/models
 
