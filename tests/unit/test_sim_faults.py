@@ -181,3 +181,31 @@ async def test_faults_in_non_streaming_responses(http: httpx.AsyncClient) -> Non
     assert response.status_code == 200
     with pytest.raises(json.JSONDecodeError):
         response.json()
+
+
+def test_fault_mix_parsing_and_draws() -> None:
+    import random
+
+    from spark_lsp.sim.fault_mix import draw_fault, parse_fault_mix
+    from spark_lsp.sim.faults import StallBeforeFirstToken, StatusFault
+
+    mix = parse_fault_mix(
+        '[{"probability": 0.2, "fault": {"type": "status", "status": 429}},'
+        ' {"probability": 0.05, "fault": {"type": "stall_before_first_token", "ms": 900}}]'
+    )
+    rng = random.Random(7)
+    draws = [draw_fault(mix, rng) for _ in range(20_000)]
+    rate_limited = sum(isinstance(d, StatusFault) for d in draws) / len(draws)
+    stalled = sum(isinstance(d, StallBeforeFirstToken) for d in draws) / len(draws)
+    assert 0.18 < rate_limited < 0.22 and 0.04 < stalled < 0.06
+    for bad in (
+        '{"x": 1}',
+        '[{"probability": 2, "fault": {"type": "status", "status": 429}}]',
+        '[{"probability": 0.7, "fault": {"type": "status", "status": 429}},'
+        ' {"probability": 0.7, "fault": {"type": "status", "status": 500}}]',
+    ):
+        try:
+            parse_fault_mix(bad)
+        except ValueError:
+            continue
+        raise AssertionError(f"accepted {bad}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from spark_lsp.sim.fault_mix import draw_fault
 from spark_lsp.sim.inference import InferenceRequest
 from spark_lsp.sim.script import ScriptEntry
 from spark_lsp.sim.state import SimState
@@ -28,10 +29,13 @@ def choose_answer(state: SimState, request: InferenceRequest) -> Answer:
     if entry is not None:
         return Answer(entry.text, "script", request.max_tokens, entry)
     truth = _truth_answer(state, request)
+    fault = draw_fault(state.fault_mix, state.rng)
+    # A drawn fault rides on a one-off script entry, so the response path treats it like a scripted one.
+    injected = None if fault is None else ScriptEntry(text=truth or "", fault=fault)
     if truth is not None:
         limit = DEFAULT_TRUTH_TOKENS if request.max_tokens is None else request.max_tokens
-        return Answer(truth, "truth", limit)
-    return Answer("", "empty", request.max_tokens)
+        return Answer(truth, "truth", limit, injected)
+    return Answer("", "empty", request.max_tokens, injected)
 
 
 def _truth_answer(state: SimState, request: InferenceRequest) -> str | None:

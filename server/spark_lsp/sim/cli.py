@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from spark_lsp.sim.config import SimConfig
+from spark_lsp.sim.fault_mix import parse_fault_mix
 from spark_lsp.sim.profiles import PROFILE_NAMES
 from spark_lsp.sim.server import start_sim
 
@@ -55,7 +56,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--ttft-ms", type=float, help="override the profile's time to first token")
     parser.add_argument("--tokens-per-second", type=float, help="override the profile's rate (0 = unlimited)")
-    parser.add_argument("--seed", type=int, help="seed for the TTFT jitter")
+    parser.add_argument("--seed", type=int, help="seed for the TTFT jitter and the fault mix")
+    parser.add_argument(
+        "--fault-mix",
+        type=parse_fault_mix,
+        default=(),
+        metavar="JSON",
+        help='inject faults at random into unscripted answers, e.g. \'[{"probability": 0.2, "fault": '
+        '{"type": "status", "status": 429, "retry_after_s": 1}}]\' (also POST /sim/faults)',
+    )
 
 
 def config_from_args(args: argparse.Namespace) -> SimConfig:
@@ -70,6 +79,7 @@ def config_from_args(args: argparse.Namespace) -> SimConfig:
         ttft_ms=args.ttft_ms,
         tokens_per_second=args.tokens_per_second,
         seed=args.seed,
+        fault_mix=args.fault_mix,
     )
 
 

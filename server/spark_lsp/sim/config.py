@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from spark_lsp.sim.fault_mix import FaultChance
 from spark_lsp.sim.profiles import PROFILES, LatencyProfile
 
 
@@ -27,6 +28,8 @@ class SimConfig:
     graceful_timeout_s: float = 0.5
     # Truth texts by name, for in-process tests that have no files.
     extra_truth: Mapping[str, str] = field(default_factory=dict)
+    # Faults injected at random into unscripted answers (benchmarks of the fallback path).
+    fault_mix: tuple[FaultChance, ...] = ()
 
     def latency(self) -> LatencyProfile:
         if self.profile not in PROFILES:

@@ -6,11 +6,12 @@ import json
 from collections.abc import Mapping
 
 from spark_lsp.sim.asgi_io import Receive, Send, read_body, send_json
+from spark_lsp.sim.fault_mix import parse_fault_mix
 from spark_lsp.sim.script import parse_entry
 from spark_lsp.sim.state import SimState
 from spark_lsp.sim.wire import error_body
 
-CONTROL_ROUTES = ("/sim/script", "/sim/truth", "/sim/requests", "/sim/stats", "/sim/config")
+CONTROL_ROUTES = ("/sim/script", "/sim/faults", "/sim/truth", "/sim/requests", "/sim/stats", "/sim/config")
 
 
 async def serve_control(state: SimState, method: str, path: str, receive: Receive, send: Send) -> None:
@@ -18,6 +19,8 @@ async def serve_control(state: SimState, method: str, path: str, receive: Receiv
         await _script(state, method, receive, send)
     elif path == "/sim/truth":
         await _truth(state, method, receive, send)
+    elif path == "/sim/faults":
+        await _faults(state, method, receive, send)
     elif path == "/sim/requests" and method == "GET":
         await send_json(send, 200, [record.to_json() for record in state.log.records])
     elif path == "/sim/requests" and method == "DELETE":
@@ -87,6 +90,24 @@ async def _truth(state: SimState, method: str, receive: Receive, send: Send) -> 
         await send_json(send, 200, {"truths": state.truth.describe()})
     else:
         await send_json(send, 405, error_body(405, f"{method} is not supported on /sim/truth"))
+
+
+async def _faults(state: SimState, method: str, receive: Receive, send: Send) -> None:
+    if method == "DELETE":
+        state.fault_mix = ()
+        await send_json(send, 200, {"faults": 0})
+    elif method == "POST":
+        body = await _json_object(receive, send)
+        if body is None:
+            return
+        try:
+            state.fault_mix = parse_fault_mix(body.get("random", []))
+        except ValueError as error:
+            await send_json(send, 400, error_body(400, str(error)))
+            return
+        await send_json(send, 200, {"faults": len(state.fault_mix)})
+    else:
+        await send_json(send, 405, error_body(405, f"{method} is not supported on /sim/faults"))
 
 
 async def _json_object(receive: Receive, send: Send) -> Mapping[str, object] | None:

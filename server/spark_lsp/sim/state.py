@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass, field
 
 from spark_lsp.sim.config import SimConfig
+from spark_lsp.sim.fault_mix import FaultChance
 from spark_lsp.sim.profiles import LatencyProfile
 from spark_lsp.sim.records import RequestLog
 from spark_lsp.sim.script import ScriptQueue
@@ -26,6 +27,7 @@ class SimState:
     truth: TruthStore = field(default_factory=TruthStore)
     log: RequestLog = field(default_factory=RequestLog)
     created: int = field(default_factory=lambda: int(time.time()))
+    fault_mix: tuple[FaultChance, ...] = ()
 
     @classmethod
     def from_config(cls, config: SimConfig) -> SimState:
@@ -41,4 +43,5 @@ class SimState:
             state.truth.add(str(path), path.read_text(encoding="utf-8"))
         for name, text in config.extra_truth.items():
             state.truth.add(name, text)
+        state.fault_mix = config.fault_mix
         return state
