@@ -29,6 +29,8 @@ class ModelRequest:
     messages: tuple[dict[str, str], ...] = ()
     stop: tuple[str, ...] = ()
     temperature: float = 0.0
+    # Predicted output (chat only): text the answer will mostly repeat, e.g. the code being rewritten.
+    prediction: str | None = None
 
     @property
     def is_chat(self) -> bool:

@@ -51,6 +51,8 @@ class CerebrasProvider:
         }
         if request.stop:
             arguments["stop"] = list(request.stop)
+        if request.prediction is not None and request.is_chat:
+            arguments["prediction"] = {"type": "content", "content": request.prediction}
         context: AbstractAsyncContextManager[Any]
         try:
             if request.is_chat:

@@ -48,6 +48,8 @@ class OpenAICompatProvider:
             body["stop"] = list(request.stop)
         if request.is_chat:
             body["messages"] = list(request.messages)
+            if request.prediction is not None:
+                body["prediction"] = {"type": "content", "content": request.prediction}
             return "/chat/completions", body
         body["prompt"] = request.prompt
         return "/completions", body
