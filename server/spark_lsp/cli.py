@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
-from spark_lsp import __version__
+from spark_lsp import __version__, logs
 
 
 def _host_port(value: str) -> tuple[str, int]:
@@ -22,10 +23,11 @@ def _setup_logging(level: str, log_file: str | None) -> None:
         logging.FileHandler(log_file) if log_file else logging.StreamHandler(sys.stderr)
     )
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logs.install(handler)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.WARNING)
-    logging.getLogger("spark_lsp").setLevel(level.upper())
+    logs.set_level(level)
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -54,8 +56,17 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--tcp", type=_host_port, metavar="HOST:PORT", help="listen for one client over TCP instead"
     )
-    serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
-    serve.add_argument("--log-file", help="write logs to this file instead of stderr")
+    serve.add_argument(
+        "--log-level",
+        default="info",
+        choices=["trace", "debug", "info", "warning", "error"],
+        help="trace also logs prompts and answers (your code): use it only to debug",
+    )
+    serve.add_argument(
+        "--log-file",
+        default=os.environ.get("SPARK_LSP_LOG_FILE") or None,
+        help="write logs to this file instead of stderr (default: $SPARK_LSP_LOG_FILE)",
+    )
     serve.set_defaults(run=_serve)
 
     sim = commands.add_parser(
@@ -65,6 +76,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sim_cli.add_arguments(sim)
     sim.set_defaults(run=sim_cli.run)
+
+    from spark_lsp.bench import cli as bench_cli
+
+    bench = commands.add_parser(
+        "bench", help="typing-replay benchmark: the real server over LSP against the simulator"
+    )
+    bench_cli.add_arguments(bench)
+    bench.set_defaults(run=bench_cli.run)
     return parser
 
 

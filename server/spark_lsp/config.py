@@ -112,7 +112,7 @@ class Settings:
     routing: RoutingSettings = attrs.Factory(RoutingSettings)
     providers: list[ProviderSettings] = attrs.Factory(list)
     models: dict[str, ModelSettings] = attrs.Factory(dict)
-    log_level: Literal["error", "warning", "info", "debug"] = "info"
+    log_level: Literal["error", "warning", "info", "debug", "trace"] = "info"
     # Benchmarks only: turn every latency optimisation off to measure what each one buys.
     naive_baseline: bool = False
 

@@ -8,6 +8,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 
+from spark_lsp import logs
 from spark_lsp.config import InlineSettings
 from spark_lsp.engine.answer_shapes import normalize_answer
 from spark_lsp.engine.cursor import cursor_context, prefix_tail
@@ -215,7 +216,11 @@ class InlineCompleter:
         settings = options.settings
 
         def build(tier: Tier) -> ModelRequest:
-            return model_request(request, context, tier, settings, self.counter)
+            built = model_request(request, context, tier, settings, self.counter)
+            logs.trace(
+                "%s prompt for %s to %s: %r", series, request.uri, tier.name, built.prompt or built.messages
+            )
+            return built
 
         def stopper() -> EarlyStop | None:
             return None if options.naive else EarlyStop(context, settings.max_lines)
@@ -226,6 +231,7 @@ class InlineCompleter:
         if generation is None:
             return None
         text = apply_filters(normalize_answer(generation.text, context), context)
+        logs.trace("%s answer from %s: %r, shown: %r", series, generation.tier.name, generation.text, text)
         finished = time.perf_counter()
         if generation.first_token_s is not None:
             stats.observe(f"{series}.timeToFirstToken", generation.first_token_s * 1000)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 from pygls.capabilities import ServerCapabilitiesBuilder
 
+from spark_lsp import logs
 from spark_lsp.config import parse_settings
 from spark_lsp.engine.positions import PositionEncoding
 
@@ -40,7 +43,11 @@ def apply_settings(server: SparkLanguageServer, raw: object) -> bool:
     session = server.session
     previous = session.settings
     session.settings = settings
-    logging.getLogger("spark_lsp").setLevel(settings.log_level.upper())
+    logs.set_level(settings.log_level)
+    logs.SCRUBBER.set_secrets(
+        [settings.fast_api_key, settings.gpu_api_key]
+        + [os.environ.get(p.api_key_env) for p in settings.providers if p.api_key_env]
+    )
     provider_fields = (
         "fast_model",
         "fast_base_url",
@@ -92,6 +99,26 @@ def _merge(initial: Any, pulled: Any) -> Any:
     return pulled if pulled is not None else initial
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by someone else
+    return True
+
+
+async def exit_when_parent_dies(pid: int, every_s: float = 3.0) -> None:
+    """End the server when the editor that started it is gone (LSP's `processId`), even if stdin
+    stays open (a grandchild may hold it)."""
+    while True:
+        await asyncio.sleep(every_s)
+        if not _alive(pid):
+            logger.warning("the client process %d is gone; exiting", pid)
+            os._exit(0)  # nothing left to answer; don't wait on stdin that may never close
+
+
 def register(server: SparkLanguageServer) -> None:
     """Register lifecycle handlers."""
     from spark_lsp.handlers import completion
@@ -102,6 +129,8 @@ def register(server: SparkLanguageServer) -> None:
     def initialize(ls: SparkLanguageServer, params: types.InitializeParams) -> None:
         session = ls.session
         session.router.on_change = lambda: send_status(ls)
+        if params.process_id:
+            session.keep(asyncio.ensure_future(exit_when_parent_dies(params.process_id)))
         session.start_loading_encoder()
         encoding = ServerCapabilitiesBuilder.choose_position_encoding(params.capabilities)
         session.encoding = PositionEncoding(getattr(encoding, "value", encoding))
