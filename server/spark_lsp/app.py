@@ -6,6 +6,7 @@ from collections.abc import Generator
 from typing import Any
 
 from lsprotocol import types
+from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol, lsp_method
 
@@ -19,6 +20,17 @@ class SparkProtocol(LanguageServerProtocol):
     pygls re-splits a whole document on every incremental change; the session's store edits only the
     touched lines, so keeping both would double the per-keystroke cost for nothing.
     """
+
+    def structure_message(self, data: dict[str, Any]) -> Any:
+        """pygls drops a request whose params don't fit the method; answer it with InvalidParams."""
+        try:
+            return super().structure_message(data)
+        except JsonRpcException as error:
+            if "id" in data and "method" in data:
+                method = str(data["method"])[:80]
+                reply = JsonRpcInvalidParams(f"invalid params for {method}: {error.message or error.MESSAGE}")
+                self._send_response(data["id"], error=reply.to_response_error())
+            raise
 
     def _user_handler(self, method: str, params: Any) -> Generator[Any, Any, None]:
         if (handler := self.fm.features.get(method)) is not None:

@@ -43,11 +43,36 @@ class SecretScrubber(logging.Filter):
         return True
 
 
+class ClientErrorsOnOneLine(logging.Filter):
+    """pygls logs a full traceback for every malformed message a client sends; that is the client's
+    error, not ours, so it becomes one line (and real tracebacks stay rare enough to be noticed)."""
+
+    _NOISE = ("Unable to handle message", "Unable to deserialize message")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.name.startswith("pygls") or not str(record.msg).startswith(self._NOISE):
+            return True
+        if record.exc_info:
+            error = record.exc_info[1]
+            reason = f"{type(error).__name__}: {str(error).splitlines()[0][:200] if str(error) else ''}"
+        else:
+            # Some paths pass the formatted traceback as an argument: keep only its last line.
+            lines = [line.strip() for line in record.getMessage().splitlines() if line.strip()]
+            reason = lines[-1][:200] if len(lines) > 1 else ""
+        record.msg = f"{str(record.msg).splitlines()[0]}: {reason}"
+        record.args = None
+        record.exc_info = None
+        record.exc_text = None
+        record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
 SCRUBBER = SecretScrubber()
 
 
 def install(handler: logging.Handler) -> None:
-    """Scrub secrets on a handler (every handler we add goes through here)."""
+    """Scrub secrets and quieten client errors on a handler (every handler we add goes through here)."""
+    handler.addFilter(ClientErrorsOnOneLine())
     handler.addFilter(SCRUBBER)
 
 

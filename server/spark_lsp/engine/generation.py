@@ -92,6 +92,13 @@ async def _attempt(
     except TimeoutError:
         stats.count(f"{series}.deadlineMissed")
         raise ProviderError("timeout", f"answer not complete within {total_s * 1000:.0f} ms") from None
+    except (ProviderError, asyncio.CancelledError):
+        raise
+    except Exception as error:
+        # A bug below us (SDK, transport) must not reach the editor as an exception: log it in full
+        # and let the request fall back like any other failure.
+        logger.exception("unexpected error from the %s tier", tier.name)
+        raise ProviderError("protocol", f"unexpected error: {error!r}"[:300]) from None
     upstream_s = time.perf_counter() - started
     first_token_at = None if first_at is None else first_at - started
     if first_token_at is not None:

@@ -180,7 +180,7 @@ def build_window(
     else:
         start, above_tokens = _prefix_start(lines, line, prefix_budget - before_tokens, counter)
         above = "".join(lines[start:line])
-    prefix = above + before
+    prefix = without_lone_surrogates(above + before)
 
     after_tokens = counter.line(after)
     below_parts: list[str] = []
@@ -198,8 +198,16 @@ def build_window(
             remaining -= cost
             end += 1
         after_tokens = suffix_budget - remaining
-    suffix = after + "".join(below_parts)
+    suffix = without_lone_surrogates(after + "".join(below_parts))
     return Window(prefix, suffix, start, end, above_tokens + before_tokens, after_tokens)
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def without_lone_surrogates(text: str) -> str:
+    """Replace unpaired UTF-16 surrogates (JSON allows them, UTF-8 cannot encode them) with U+FFFD."""
+    return _LONE_SURROGATE.sub("\ufffd", text)
 
 
 def fim_prompt(window: Window, template: FimTemplate) -> str:
