@@ -267,6 +267,8 @@ async def test_stats_report_counters_and_percentiles(sim: SimProcess, start_clie
         assert report["latencyMs"]["inline"][series]["p50"] >= 0
     assert report["tiers"]["fast"]["state"] == "ok"
     assert report["tiers"]["fast"]["model"] == MODEL
+    assert report["process"]["rssBytes"] > 10_000_000
+    assert report["process"]["openFds"] > 2 and report["process"]["asyncioTasks"] >= 1
 
 
 async def test_completion_fallback_for_clients_without_inline_completion(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from spark_lsp.process_info import process_info
+
 if TYPE_CHECKING:
     from spark_lsp.app import SparkLanguageServer
 
@@ -16,4 +18,4 @@ def register(server: SparkLanguageServer) -> None:
     @server.feature(STATS_REQUEST)
     def stats(ls: SparkLanguageServer, params: Any) -> dict[str, Any]:
         session = ls.session
-        return {**session.stats.snapshot(), "tiers": session.tiers_snapshot()}
+        return {**session.stats.snapshot(), "tiers": session.tiers_snapshot(), "process": process_info()}
