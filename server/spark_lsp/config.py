@@ -37,6 +37,8 @@ class ModelSettings:
 
     prompt_format: PromptFormat = "auto"
     fim_template: FimTemplateName = "qwen"
+    # Send the code being rewritten as a predicted output; None follows the global `predictedOutputs`.
+    predicted_outputs: bool | None = None
 
 
 @attrs.frozen
@@ -55,6 +57,37 @@ class InlineSettings:
     prefetch: bool = True
     completion_fallback: CompletionFallback = "auto"
     completion_deadline_ms: int = attrs.field(default=400, validator=_positive)
+
+
+@attrs.frozen
+class QuickfixSettings:
+    """Quick-fixes and selection rewrites offered as code actions (fast tier, GPU tier on a bad answer)."""
+
+    enabled: bool = True
+    context_tokens: int = attrs.field(default=2000, validator=_positive)
+    max_tokens: int = attrs.field(default=4096, validator=_positive)
+    temperature: float = attrs.field(default=0.0, validator=_non_negative)
+
+
+@attrs.frozen
+class HoverSettings:
+    """Hover explanations; off by default because each new symbol costs one fast-tier request."""
+
+    enabled: bool = False
+    deadline_ms: int = attrs.field(default=800, validator=_positive)
+    context_tokens: int = attrs.field(default=800, validator=_positive)
+    max_tokens: int = attrs.field(default=200, validator=_positive)
+    cache_size: int = attrs.field(default=256, validator=_positive)
+
+
+@attrs.frozen
+class RefactorSettings:
+    """Multi-step refactors (`spark.refactor`, GPU tier)."""
+
+    max_steps: int = attrs.field(default=8, validator=_positive)
+    file_tokens: int = attrs.field(default=12000, validator=_positive)
+    max_tokens: int = attrs.field(default=8192, validator=_positive)
+    temperature: float = attrs.field(default=0.0, validator=_non_negative)
 
 
 @attrs.frozen
@@ -109,7 +142,14 @@ class Settings:
     request_timeout_s: float = attrs.field(default=20.0, validator=_positive)
     keep_warm_s: float = attrs.field(default=30.0, validator=_non_negative)
     inline: InlineSettings = attrs.Factory(InlineSettings)
+    quickfix: QuickfixSettings = attrs.Factory(QuickfixSettings)
+    hover: HoverSettings = attrs.Factory(HoverSettings)
+    refactor: RefactorSettings = attrs.Factory(RefactorSettings)
+    # Send the code being rewritten as a predicted output on chat requests (per model: `models.*`).
+    predicted_outputs: bool = True
     routing: RoutingSettings = attrs.Factory(RoutingSettings)
+    # Globs of files never sent to any model (on top of .gitignore, .sparkignore and secret files).
+    exclude: list[str] = attrs.Factory(list)
     providers: list[ProviderSettings] = attrs.Factory(list)
     models: dict[str, ModelSettings] = attrs.Factory(dict)
     log_level: Literal["error", "warning", "info", "debug", "trace"] = "info"
@@ -182,7 +222,7 @@ def _structure_value(value: object, hint: Any, path: str, problems: list[str]) -
         if hint is int and isinstance(value, float) and not value.is_integer():
             problems.append(f"{path}: expected a whole number, got {_describe(value)}")
             return False, None
-    if hint is bool and not isinstance(value, bool):
+    if (hint is bool or (bool in expected and value is not None)) and not isinstance(value, bool):
         problems.append(f"{path}: expected true or false, got {_describe(value)}")
         return False, None
     if (hint is str or str in expected) and value is not None and not isinstance(value, str):
@@ -273,6 +313,11 @@ def parse_settings(raw: object, environ: Mapping[str, str] | None = None) -> tup
 def deadline(settings: Settings, task: str) -> DeadlineSettings:
     """The deadlines of a task (settings over the defaults)."""
     return settings.routing.deadlines.get(task) or _default_deadlines().get(task) or DeadlineSettings()
+
+
+def predicted_outputs(settings: Settings, model: ModelSettings) -> bool:
+    """Whether requests to a model carry the rewritten code as a predicted output."""
+    return settings.predicted_outputs if model.predicted_outputs is None else model.predicted_outputs
 
 
 def model_settings(settings: Settings, model: str) -> ModelSettings:

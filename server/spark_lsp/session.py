@@ -14,6 +14,7 @@ from spark_lsp.config import Settings, deadline, model_settings
 from spark_lsp.engine.cursor import prefix_tail
 from spark_lsp.engine.debounce import TypingRhythm
 from spark_lsp.engine.documents import DocumentStore
+from spark_lsp.engine.exclusion import Exclusion, ExclusionPolicy
 from spark_lsp.engine.generation import Deadlines
 from spark_lsp.engine.inline import InlineCompleter, InlineOptions, InlineRequest, accepted
 from spark_lsp.engine.positions import PositionEncoding
@@ -58,6 +59,12 @@ class Session:
         self._keep_warm: asyncio.Task[None] | None = None
         self._prefetches: dict[str, tuple[tuple[int, int, str], asyncio.Task[None]]] = {}
         self.completer.on_cache_miss = self.cancel_prefetch
+        self.completer.current_lines = self._current_lines
+        self.workspace_roots: list[str] = []
+        self.exclusion = ExclusionPolicy.load([], [])
+        self._exclusions: dict[str, Exclusion | None] = {}
+        self._told_excluded: set[str] = set()
+        self._problems_reported = 0
 
     # Tokenizer -----------------------------------------------------------------------------------
     def start_loading_encoder(self) -> None:
@@ -81,6 +88,51 @@ class Session:
         await asyncio.shield(self._encoder_task)
 
     # Typing rhythm -------------------------------------------------------------------------------
+    # Content exclusion ---------------------------------------------------------------------------
+    def configure_exclusion(self) -> None:
+        """Rebuild the policy from the workspace folders and the `exclude` setting."""
+        self.exclusion = ExclusionPolicy.load(self.workspace_roots, self.settings.exclude)
+        self._exclusions.clear()
+        self._told_excluded.clear()
+        self._problems_reported = 0
+
+    def ignore_files_changed(self, uris: list[str]) -> None:
+        """An ignore file changed: forget cached decisions that may depend on it."""
+        for uri in uris:
+            self.exclusion.invalidate(uri)
+        self._exclusions.clear()
+        self._told_excluded.clear()
+
+    async def exclusion_for(self, uri: str) -> Exclusion | None:
+        """Why a document must not be sent to any model, or None; reads ignore files off the loop."""
+        if uri in self._exclusions:
+            return self._exclusions[uri]
+        policy = self.exclusion
+        if policy.needs_io(uri):
+            decision = await asyncio.get_running_loop().run_in_executor(None, policy.decide, uri)
+        else:
+            decision = policy.decide(uri)
+        if policy is self.exclusion:
+            self._exclusions[uri] = decision
+        if decision is not None:
+            logger.info("not sending %s to any model: %s", uri, decision.reason)
+        problems = policy.problems
+        for problem in problems[self._problems_reported :]:
+            logger.warning("exclusion rules: %s", problem)
+        self._problems_reported = len(problems)
+        return decision
+
+    def first_time_excluded(self, uri: str) -> bool:
+        """Whether the user has not yet been told this document is excluded (and remember telling)."""
+        if uri in self._told_excluded:
+            return False
+        self._told_excluded.add(uri)
+        return True
+
+    def _current_lines(self, uri: str) -> tuple[str, ...] | None:
+        snapshot = self.documents.snapshot(uri)
+        return None if snapshot is None else snapshot.lines
+
     def keystroke(self, uri: str) -> None:
         """Note a document change for the adaptive debounce."""
         rhythm = self.rhythm(uri)
@@ -99,6 +151,8 @@ class Session:
     def forget(self, uri: str) -> None:
         """Drop per-document state when a document closes."""
         self._rhythms.pop(uri, None)
+        self._exclusions.pop(uri, None)
+        self._told_excluded.discard(uri)
         self.cache.forget(uri)
         self.cancel_prefetch(uri)
         task = self._inflight.pop(uri, None)

@@ -70,6 +70,7 @@ async def start_client() -> AsyncIterator[StartClient]:
         caps: types.ClientCapabilities | None = None,
         options: Any = None,
         configuration: dict[str, Any] | None = None,
+        workspace: str | None = None,
     ) -> LanguageClient:
         config = ClientServerConfig(
             server_command=[sys.executable, "-m", "spark_lsp", "serve"], server_env=env
@@ -84,8 +85,14 @@ async def start_client() -> AsyncIterator[StartClient]:
         if configuration is not None:
             client.set_configuration(configuration)
         clients.append(client)
+        folders = [types.WorkspaceFolder(uri=workspace, name="workspace")] if workspace else None
         await client.initialize_session(
-            types.InitializeParams(capabilities=caps or capabilities(), initialization_options=options)
+            types.InitializeParams(
+                capabilities=caps or capabilities(),
+                initialization_options=options,
+                workspace_folders=folders,
+                root_uri=workspace,
+            )
         )
         return client
 

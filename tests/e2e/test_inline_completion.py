@@ -344,3 +344,44 @@ async def test_the_pooled_connection_is_kept_warm_while_the_user_is_active(
             break
         await asyncio.sleep(0.05)
     assert counter(await stats(client), "upstream.fast.keepWarm") >= 2
+
+
+async def test_typing_what_the_stream_suggests_reuses_it_instead_of_cancelling(
+    sim: SimProcess, start_client: StartClient
+) -> None:
+    sim.script({"text": "a + b  # done", "tokens_per_second": 12, "ttft_ms": 0})
+    client = await start_client(server_env(sim), options=NO_PREFETCH)
+    open_document(client, URI, SOURCE)
+
+    msg_id, first = request_inline(client, inline_params(URI, 1, 11))
+    await _wait_streaming(sim)
+    insert(client, URI, 2, 1, 11, "a")  # the user types the suggestion's first character...
+    cancel_request(client, msg_id)  # ...so the editor cancels the old request and asks again
+    second = await client.text_document_inline_completion_async(inline_params(URI, 1, 12, invoked=False))
+
+    assert _items(second) == [" + b  # done"]
+    [record] = sim.completion_requests()
+    assert record["outcome"] == "completed"
+    report = await stats(client)
+    assert counter(report, "inline.adoptedStreams") == 1
+    assert counter(report, "inline.reusedStreams") == 1
+    with pytest.raises(JsonRpcRequestCancelled):
+        await first
+
+
+async def test_typing_something_else_cancels_the_stream_at_once(
+    sim: SimProcess, start_client: StartClient
+) -> None:
+    sim.script(SLOW, {"text": "zeta"})
+    client = await start_client(server_env(sim), options=NO_PREFETCH)
+    open_document(client, URI, SOURCE)
+
+    msg_id, _ = request_inline(client, inline_params(URI, 1, 11))
+    record = await _wait_streaming(sim)
+    insert(client, URI, 2, 1, 11, "z")
+    cancel_request(client, msg_id)
+
+    await _assert_upstream_closed(sim, record["id"])
+    second = await client.text_document_inline_completion_async(inline_params(URI, 1, 12))
+    assert _items(second) == ["eta"]  # the model's echo of the typed "z" is removed
+    assert len(sim.completion_requests()) == 2

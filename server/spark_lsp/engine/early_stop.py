@@ -25,9 +25,15 @@ class EarlyStop:
         self._context = context
         self._max_lines = max_lines
         self._judged_lines = 0
+        self.raw = ""
+
+    def partial(self) -> str:
+        """The suggestion as far as it has streamed, cleaned up like a final answer."""
+        return normalize_answer(self.raw, self._context)
 
     def should_stop(self, raw: str) -> bool:
         """Whether to stop reading after receiving `raw` so far."""
+        self.raw = raw
         if "\n" not in raw:
             return False
         text = normalize_answer(raw, self._context)

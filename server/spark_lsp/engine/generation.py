@@ -7,9 +7,10 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
+from spark_lsp.engine.redaction import redact
 from spark_lsp.engine.router import Router, Tier
 from spark_lsp.engine.stats import Stats
 from spark_lsp.providers.base import ModelRequest, ProviderError, StreamInfo
@@ -129,6 +130,7 @@ async def generate(
     fails `validate`) hands the request to the next one while time remains.
     """
     started = time.perf_counter()
+    build = _redacting(build)
     candidates = router.candidates(task)
     if not candidates:
         stats.count(f"{task}.noTier")
@@ -174,6 +176,22 @@ async def generate(
         stats.count(f"{task}.answeredBy.{generation.tier.name}")
         return generation
     return None
+
+
+def _redacting(build: Callable[[Tier], ModelRequest]) -> Callable[[Tier], ModelRequest]:
+    """Every request leaves with secrets redacted, whichever feature built it."""
+
+    def redacted(tier: Tier) -> ModelRequest:
+        request = build(tier)
+        if request.redacted:
+            return request
+        messages = tuple(
+            {**message, "content": redact(message.get("content", "")).text} for message in request.messages
+        )
+        prompt = None if request.prompt is None else redact(request.prompt).text
+        return replace(request, prompt=prompt, messages=messages, redacted=True)
+
+    return redacted
 
 
 async def _hedged(

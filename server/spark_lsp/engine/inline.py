@@ -17,11 +17,20 @@ from spark_lsp.engine.documents import split_lines
 from spark_lsp.engine.early_stop import EarlyStop
 from spark_lsp.engine.filters import CompletionContext, apply_filters
 from spark_lsp.engine.generation import Deadlines, generate
-from spark_lsp.engine.prompt import FIM_TEMPLATES, build_window, chat_messages, fim_prompt, guess_fim_template
+from spark_lsp.engine.prompt import (
+    FIM_TEMPLATES,
+    Window,
+    build_window,
+    chat_messages,
+    fim_prompt,
+    guess_fim_template,
+)
+from spark_lsp.engine.redaction import contains_placeholder, redact
 from spark_lsp.engine.router import Router, Tier
 from spark_lsp.engine.stats import Stats
 from spark_lsp.engine.suggestion_cache import TAIL_CHARS, CachedSuggestion, SuggestionCache
 from spark_lsp.engine.tokens import LineTokenCounter
+from spark_lsp.engine.typed_since import consistent, typed_since
 from spark_lsp.providers.base import ModelRequest
 
 logger = logging.getLogger(__name__)
@@ -53,6 +62,20 @@ class Suggestion:
     source: str
 
 
+@dataclass(slots=True)
+class Flight:
+    """A generation under way for a document, which a later keystroke may adopt instead of cancelling."""
+
+    request: InlineRequest
+    context: CompletionContext
+    task: asyncio.Task[tuple[str, str] | None]
+    stopper: EarlyStop | None = None
+
+    def partial(self) -> str:
+        """The suggestion so far ("" before the first token)."""
+        return self.stopper.partial() if self.stopper is not None else ""
+
+
 @dataclass(frozen=True, slots=True)
 class InlineOptions:
     """Per-request knobs from settings."""
@@ -81,6 +104,7 @@ def model_request(
         settings.prompt_tokens - suffix_budget,
         suffix_budget,
     )
+    window = redacted_window(window)
     max_tokens = settings.max_tokens_multi_line if context.multiline else settings.max_tokens_single_line
     fmt = tier.model_settings.prompt_format
     template_name: str = tier.model_settings.fim_template
@@ -96,11 +120,32 @@ def model_request(
             prompt=fim_prompt(window, template),
             stop=template.stop[:4],
             temperature=settings.temperature,
+            redacted=True,
         )
     messages = chat_messages(window, request.language_id, context.multiline)
     return ModelRequest(
-        model=tier.model, max_tokens=max_tokens, messages=tuple(messages), temperature=settings.temperature
+        model=tier.model,
+        max_tokens=max_tokens,
+        messages=tuple(messages),
+        temperature=settings.temperature,
+        redacted=True,
     )
+
+
+class CursorInSecret(Exception):
+    """The cursor is inside a secret literal: nothing may be sent."""
+
+
+def redacted_window(window: Window) -> Window:
+    """The window with secrets replaced; redacted as one text, since a secret may straddle the cursor."""
+    joined = window.prefix + window.suffix
+    redaction = redact(joined)
+    if not redaction.secrets:
+        return window
+    cut = redaction.map_offset(len(window.prefix))
+    if cut is None:
+        raise CursorInSecret()
+    return replace(window, prefix=redaction.text[:cut], suffix=redaction.text[cut:])
 
 
 def _with_eol(text: str, eol: str) -> str:
@@ -125,6 +170,9 @@ class InlineCompleter:
         self._encoder_ready = encoder_ready
         # Called when a request has to go upstream: speculative work for that document is now moot.
         self.on_cache_miss: Callable[[str], None] | None = None
+        # The document's current lines, to decide whether a cancelled generation is still wanted.
+        self.current_lines: Callable[[str], Sequence[str] | None] = lambda uri: None
+        self._flights: dict[str, Flight] = {}
 
     def from_cache(self, request: InlineRequest, context: CompletionContext) -> Suggestion | None:
         """The rest of a visible suggestion the user is typing through, with no round-trip."""
@@ -166,22 +214,105 @@ class InlineCompleter:
             return cached
         if not options.settings.enabled:
             return None
+        try:
+            reused = None if naive else await self._reuse_flight(request, context)
+        except asyncio.CancelledError:
+            stats.count("inline.cancelled")
+            raise
+        if reused is not None:
+            return reused
         if self.on_cache_miss is not None:
             self.on_cache_miss(request.uri)
 
+        flight: Flight | None = None
         try:
             waited = await self._debounce(request, context, naive, rhythm)
-            result = await self.generate(request, context, options, waited=waited)
+            flight = self._start_flight(request, context, options, waited)
+            result = await asyncio.shield(flight.task)
         except asyncio.CancelledError:
             stats.count("inline.cancelled")
+            if flight is not None:
+                self._after_cancel(flight)
             raise
         if result is None:
             return None
         text, tier = result
-        if not naive:
-            self.remember(request, context, text)
         stats.count("inline.suggestions")
         return Suggestion(_with_eol(text, request.eol), tier)
+
+    def _start_flight(
+        self, request: InlineRequest, context: CompletionContext, options: InlineOptions, waited: float
+    ) -> Flight:
+        """Run the generation in its own task, so cancelling the request need not cancel it."""
+        previous = self._flights.pop(request.uri, None)
+        if previous is not None:
+            previous.task.cancel()
+        holder: list[Flight] = []
+
+        def stopper() -> EarlyStop | None:
+            if options.naive:
+                return None
+            holder[0].stopper = EarlyStop(context, options.settings.max_lines)
+            return holder[0].stopper
+
+        async def fly() -> tuple[str, str] | None:
+            result = await self.generate(request, context, options, waited=waited, make_stopper=stopper)
+            if result is not None and not options.naive:
+                self.remember(request, context, result[0])
+            return result
+
+        flight = Flight(request, context, asyncio.ensure_future(fly()))
+        holder.append(flight)
+        self._flights[request.uri] = flight
+        flight.task.add_done_callback(lambda _: self._forget_flight(flight))
+        return flight
+
+    def _forget_flight(self, flight: Flight) -> None:
+        if self._flights.get(flight.request.uri) is flight:
+            del self._flights[flight.request.uri]
+
+    def _after_cancel(self, flight: Flight) -> None:
+        """A request was cancelled: keep its stream only if the user is typing what it suggests."""
+        if flight.task.done():
+            return
+        lines = self.current_lines(flight.request.uri)
+        old = flight.request
+        typed = None if lines is None else typed_since(old.lines, old.line, old.index, lines)
+        if typed and consistent(typed, flight.partial()):
+            self.stats.count("inline.adoptedStreams")
+            return
+        flight.task.cancel()  # closes the upstream stream at once
+
+    async def _reuse_flight(self, request: InlineRequest, context: CompletionContext) -> Suggestion | None:
+        """Answer from a generation already under way when this keystroke continues its suggestion."""
+        flight = self._flights.get(request.uri)
+        if flight is None:
+            return None
+        old = flight.request
+        typed = typed_since(old.lines, old.line, old.index, request.lines)
+        newlines = 0 if typed is None else typed.count("\n")
+        at_end = (
+            typed is not None
+            and request.line == old.line + newlines
+            and request.index
+            == (old.index + len(typed) if newlines == 0 else len(typed) - typed.rfind("\n") - 1)
+        )
+        if typed is None or not at_end or not consistent(typed, flight.partial()):
+            flight.task.cancel()
+            return None
+        self.stats.count("inline.reusedStreams")
+        try:
+            await asyncio.shield(flight.task)
+        except asyncio.CancelledError:
+            if flight.task.cancelled():
+                return None
+            self._after_cancel(flight)
+            raise
+        cached = self.from_cache(request, context)
+        if cached is not None:
+            self.stats.count("inline.cacheHits")
+            self.stats.count("inline.suggestions")
+        return cached
 
     @staticmethod
     async def _debounce(
@@ -207,6 +338,7 @@ class InlineCompleter:
         options: InlineOptions,
         waited: float = 0.0,
         series: str = "inline",
+        make_stopper: Callable[[], EarlyStop | None] | None = None,
     ) -> tuple[str, str] | None:
         """One routed round-trip, read until the answer is complete and cleaned up: (text, tier name)."""
         stats = self.stats
@@ -225,12 +357,26 @@ class InlineCompleter:
         def stopper() -> EarlyStop | None:
             return None if options.naive else EarlyStop(context, settings.max_lines)
 
-        generation = await generate(
-            self.router, "inline", build, options.deadlines, stats, stopper, hedge=options.hedge
-        )
+        try:
+            generation = await generate(
+                self.router,
+                "inline",
+                build,
+                options.deadlines,
+                stats,
+                make_stopper or stopper,
+                hedge=options.hedge,
+            )
+        except CursorInSecret:
+            stats.count(f"{series}.cursorInSecret")
+            return None
         if generation is None:
             return None
         text = apply_filters(normalize_answer(generation.text, context), context)
+        if contains_placeholder(text):
+            # The model copied a redaction placeholder: accepting it would replace the user's secret.
+            stats.count(f"{series}.placeholderAnswers")
+            text = ""
         logs.trace("%s answer from %s: %r, shown: %r", series, generation.tier.name, generation.text, text)
         finished = time.perf_counter()
         if generation.first_token_s is not None:

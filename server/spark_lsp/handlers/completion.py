@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
+from spark_lsp.handlers.lifecycle import excluded
+
 if TYPE_CHECKING:
     from spark_lsp.app import SparkLanguageServer
 
@@ -44,7 +46,7 @@ def register_completion(server: SparkLanguageServer) -> None:
         # Invoked by the user's own trigger (Ctrl+Space) or by typing: never debounced here, the
         # client already batches completion requests.
         request = session.inline_request(uri, position.line, position.character, False, received)
-        if request is None:
+        if request is None or await excluded(ls, uri):
             return empty
         await session.wait_until_ready()
         work = session.completer.complete(request, session.inline_options(), None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import TYPE_CHECKING
 
@@ -27,8 +28,14 @@ def register(server: SparkLanguageServer) -> None:
 
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: SparkLanguageServer, params: types.DidOpenTextDocumentParams) -> None:
+        # Synchronous on purpose: an async handler would run as a task, after a didChange that may
+        # already be queued behind this notification.
         doc = params.text_document
-        ls.session.documents.open(doc.uri, doc.language_id, doc.version, doc.text)
+        session = ls.session
+        session.documents.open(doc.uri, doc.language_id, doc.version, doc.text)
+        # Decide exclusion now, in the background (ignore files are read off the event loop), so the
+        # first keystroke doesn't wait for it.
+        session.keep(asyncio.ensure_future(session.exclusion_for(doc.uri)))
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: SparkLanguageServer, params: types.DidChangeTextDocumentParams) -> None:

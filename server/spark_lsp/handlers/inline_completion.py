@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
+from spark_lsp.handlers.lifecycle import excluded
 from spark_lsp.session import Superseded
 
 if TYPE_CHECKING:
@@ -25,7 +26,7 @@ def register(server: SparkLanguageServer) -> None:
         uri, position = params.text_document.uri, params.position
         automatic = params.context.trigger_kind == types.InlineCompletionTriggerKind.Automatic
         request = session.inline_request(uri, position.line, position.character, automatic, received)
-        if request is None:
+        if request is None or await excluded(ls, uri):
             return None
         await session.wait_until_ready()
         work = session.completer.complete(request, session.inline_options(), session.rhythm(uri))

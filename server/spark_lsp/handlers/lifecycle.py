@@ -12,6 +12,7 @@ from pygls.capabilities import ServerCapabilitiesBuilder
 
 from spark_lsp import logs
 from spark_lsp.config import parse_settings
+from spark_lsp.engine.exclusion import WATCH_GLOBS
 from spark_lsp.engine.positions import PositionEncoding
 
 if TYPE_CHECKING:
@@ -30,9 +31,24 @@ def show(
     server.window_show_message(types.ShowMessageParams(type=kind, message=message))
 
 
-def send_status(server: SparkLanguageServer) -> None:
-    """Notify the client of each tier's health (`spark/status`)."""
-    server.protocol.notify(STATUS_NOTIFICATION, {"tiers": server.session.tiers_snapshot()})
+def send_status(server: SparkLanguageServer, document: dict[str, Any] | None = None) -> None:
+    """Notify the client of each tier's health (`spark/status`), and why a document gets nothing."""
+    status: dict[str, Any] = {"tiers": server.session.tiers_snapshot()}
+    if document is not None:
+        status["document"] = document
+    server.protocol.notify(STATUS_NOTIFICATION, status)
+
+
+async def excluded(server: SparkLanguageServer, uri: str) -> bool:
+    """Whether `uri` must not be sent to any model; the first time, the client's status says why."""
+    session = server.session
+    exclusion = await session.exclusion_for(uri)
+    if exclusion is None:
+        return False
+    session.stats.count("requests.excluded")
+    if session.first_time_excluded(uri):
+        send_status(server, {"uri": uri, "excluded": True, "reason": exclusion.reason})
+    return True
 
 
 def apply_settings(server: SparkLanguageServer, raw: object) -> bool:
@@ -44,6 +60,7 @@ def apply_settings(server: SparkLanguageServer, raw: object) -> bool:
     previous = session.settings
     session.settings = settings
     logs.set_level(settings.log_level)
+    session.configure_exclusion()
     logs.SCRUBBER.set_secrets(
         [settings.fast_api_key, settings.gpu_api_key]
         + [os.environ.get(p.api_key_env) for p in settings.providers if p.api_key_env]
@@ -93,6 +110,26 @@ async def pull_configuration(server: SparkLanguageServer) -> object | None:
     return result[0] if result else None
 
 
+async def watch_ignore_files(server: SparkLanguageServer) -> None:
+    """Ask the client to tell us when ignore files change (if it can register watchers dynamically)."""
+    workspace = server.client_capabilities.workspace
+    watched = workspace.did_change_watched_files if workspace else None
+    if watched is None or not watched.dynamic_registration:
+        return
+    options = types.DidChangeWatchedFilesRegistrationOptions(
+        watchers=[types.FileSystemWatcher(glob_pattern=pattern) for pattern in WATCH_GLOBS]
+    )
+    registration = types.Registration(
+        id="spark-ignore-files", method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES, register_options=options
+    )
+    try:
+        await server.client_register_capability_async(types.RegistrationParams(registrations=[registration]))
+    except Exception as error:
+        logger.info(
+            "the client did not accept file watchers (%s); ignore-file edits apply after a restart", error
+        )
+
+
 def _merge(initial: Any, pulled: Any) -> Any:
     if isinstance(initial, dict) and isinstance(pulled, dict):
         return {**initial, **pulled}
@@ -136,6 +173,10 @@ def register(server: SparkLanguageServer) -> None:
         session.encoding = PositionEncoding(getattr(encoding, "value", encoding))
         text_document = params.capabilities.text_document
         session.client_has_inline_completion = bool(text_document and text_document.inline_completion)
+        folders = params.workspace_folders or []
+        session.workspace_roots = [folder.uri for folder in folders] or (
+            [params.root_uri] if params.root_uri else ([params.root_path] if params.root_path else [])
+        )
         options = params.initialization_options
         if isinstance(options, dict) and SECTION in options and len(options) == 1:
             options = options[SECTION]
@@ -150,6 +191,7 @@ def register(server: SparkLanguageServer) -> None:
         pulled = await pull_configuration(ls)
         if pulled is not None:
             apply_settings(ls, _merge(initial_options["value"], pulled))
+        await watch_ignore_files(ls)
         await start_providers(ls)
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
@@ -162,6 +204,18 @@ def register(server: SparkLanguageServer) -> None:
             raw = params.settings.get(SECTION, params.settings)
         if apply_settings(ls, _merge(initial_options["value"], raw)):
             await start_providers(ls)
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+    def watched_files_changed(ls: SparkLanguageServer, params: types.DidChangeWatchedFilesParams) -> None:
+        ls.session.ignore_files_changed([change.uri for change in params.changes])
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
+    def folders_changed(ls: SparkLanguageServer, params: types.DidChangeWorkspaceFoldersParams) -> None:
+        session = ls.session
+        removed = {folder.uri for folder in params.event.removed}
+        roots = [root for root in session.workspace_roots if root not in removed]
+        session.workspace_roots = roots + [folder.uri for folder in params.event.added]
+        session.configure_exclusion()
 
     @server.feature(types.SHUTDOWN)
     async def shutdown(ls: SparkLanguageServer, params: None) -> None:

@@ -29,6 +29,8 @@ class ModelRequest:
     messages: tuple[dict[str, str], ...] = ()
     stop: tuple[str, ...] = ()
     temperature: float = 0.0
+    # Whether secrets were already redacted from the prompt (the generation layer redacts otherwise).
+    redacted: bool = False
     # Predicted output (chat only): text the answer will mostly repeat, e.g. the code being rewritten.
     prediction: str | None = None
 
