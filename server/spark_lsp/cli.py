@@ -17,12 +17,17 @@ def _host_port(value: str) -> tuple[str, int]:
     return host or "127.0.0.1", int(port)
 
 
-def _setup_logging(level: str, log_file: str | None) -> None:
-    # stdout carries the protocol on stdio: logs go to stderr (editors show it) or a file.
-    handler: logging.Handler = (
-        logging.FileHandler(log_file) if log_file else logging.StreamHandler(sys.stderr)
-    )
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+def _setup_logging(level: str, log_file: str | None, to_client: bool = False) -> None:
+    # stdout carries the protocol on stdio: logs go to stderr (editors show it), a file, or the client.
+    handler: logging.Handler
+    if to_client:
+        from spark_lsp.client_log import CLIENT_LOG
+
+        handler = CLIENT_LOG
+        handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+    else:
+        handler = logging.FileHandler(log_file) if log_file else logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logs.install(handler)
     root = logging.getLogger()
     root.handlers[:] = [handler]
@@ -33,7 +38,7 @@ def _setup_logging(level: str, log_file: str | None) -> None:
 def _serve(args: argparse.Namespace) -> int:
     from spark_lsp.app import create_server
 
-    _setup_logging(args.log_level, args.log_file)
+    _setup_logging(args.log_level, args.log_file, args.log_to_client)
     server = create_server()
     if args.tcp:
         host, port = args.tcp
@@ -66,6 +71,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--log-file",
         default=os.environ.get("SPARK_LSP_LOG_FILE") or None,
         help="write logs to this file instead of stderr (default: $SPARK_LSP_LOG_FILE)",
+    )
+    serve.add_argument(
+        "--log-to-client",
+        action="store_true",
+        help="send logs to the editor as window/logMessage (keeps their levels) instead of stderr",
     )
     serve.set_defaults(run=_serve)
 

@@ -301,8 +301,8 @@ class Session:
         if fast is None and gpu is None and not settings.providers:
             messages.append(
                 "spark-lsp: no Cerebras API key is configured, so no suggestions will appear. "
-                "Set the CEREBRAS_API_KEY environment variable for the server (or the sparkLsp.fastApiKey "
-                "setting) and restart it."
+                'In VS Code run "Spark: Set Cerebras API Key"; with other editors set CEREBRAS_API_KEY in '
+                "the environment the server starts in, then restart it."
             )
         return messages
 

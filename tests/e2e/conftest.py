@@ -71,9 +71,10 @@ async def start_client() -> AsyncIterator[StartClient]:
         options: Any = None,
         configuration: dict[str, Any] | None = None,
         workspace: str | None = None,
+        args: tuple[str, ...] = (),
     ) -> LanguageClient:
         config = ClientServerConfig(
-            server_command=[sys.executable, "-m", "spark_lsp", "serve"], server_env=env
+            server_command=[sys.executable, "-m", "spark_lsp", "serve", *args], server_env=env
         )
         client: LanguageClient = await config.start()  # type: ignore[assignment]
         client.status_notifications = []  # type: ignore[attr-defined]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -9,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from lsprotocol import types
 
 from tests.e2e.conftest import StartClient, inline_params, open_document, server_env, stats
 from tests.e2e.sim_process import SimProcess
@@ -108,3 +110,15 @@ async def test_keys_never_reach_logs_or_stats_and_trace_logging_announces_itself
     assert secret not in log
     # The SDK sends the key in a header; make sure even debug output of the HTTP stack is scrubbed.
     assert "***" in log or "Authorization" not in log
+
+
+async def test_logs_can_go_to_the_client_with_their_levels(
+    sim: SimProcess, start_client: StartClient
+) -> None:
+    client = await start_client(server_env(sim), args=("--log-to-client",))
+    for _ in range(200):
+        if any("tier health changed" in m.message for m in client.log_messages):
+            break
+        await asyncio.sleep(0.02)
+    lines = [m for m in client.log_messages if "tier health changed" in m.message]
+    assert lines and all(m.type == types.MessageType.Info for m in lines)

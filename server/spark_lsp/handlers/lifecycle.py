@@ -11,6 +11,7 @@ from lsprotocol import types
 from pygls.capabilities import ServerCapabilitiesBuilder
 
 from spark_lsp import logs
+from spark_lsp.client_log import CLIENT_LOG
 from spark_lsp.config import parse_settings
 from spark_lsp.engine.exclusion import WATCH_GLOBS
 from spark_lsp.engine.positions import PositionEncoding
@@ -188,6 +189,8 @@ def register(server: SparkLanguageServer) -> None:
 
     @server.feature(types.INITIALIZED)
     async def initialized(ls: SparkLanguageServer, params: types.InitializedParams) -> None:
+        if CLIENT_LOG in logging.getLogger().handlers:
+            CLIENT_LOG.attach(ls)
         pulled = await pull_configuration(ls)
         if pulled is not None:
             apply_settings(ls, _merge(initial_options["value"], pulled))

@@ -13,7 +13,6 @@ from pathlib import Path
 from spark_lsp.sim.config import SimConfig
 from spark_lsp.sim.fault_mix import parse_fault_mix
 from spark_lsp.sim.profiles import PROFILE_NAMES
-from spark_lsp.sim.server import start_sim
 
 DESCRIPTION = (
     "Run a SIMULATOR of the Cerebras / OpenAI-compatible API on loopback for tests and benchmarks. "
@@ -92,6 +91,12 @@ def run(args: argparse.Namespace) -> int:
         level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
     )
     try:
+        import cryptography  # noqa: F401
+        import hypercorn  # noqa: F401
+    except ImportError:
+        print("spark-lsp sim needs the 'sim' extra: pip install 'spark-lsp[sim]'", file=sys.stderr)
+        return 2
+    try:
         return asyncio.run(_serve(config_from_args(args)))
     except OSError as error:
         print(f"spark-lsp sim: {error}", file=sys.stderr)
@@ -99,6 +104,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _serve(config: SimConfig) -> int:
+    # Imported here so that the language server itself never needs the simulator's dependencies.
+    from spark_lsp.sim.server import start_sim
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
