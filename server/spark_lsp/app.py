@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 from collections.abc import Generator
+from contextvars import ContextVar
+from functools import partial
 from typing import Any
 
 from lsprotocol import types
+from pygls.constants import ATTR_EXECUTE_IN_THREAD
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol, lsp_method
+from pygls.protocol.language_server import _prepare_command_arguments
 
 from spark_lsp import __version__
 from spark_lsp.session import Session
+
+# The `workspace/executeCommand` params of the command running in this task (for its workDoneToken).
+current_command: ContextVar[types.ExecuteCommandParams | None] = ContextVar("current_command", default=None)
 
 
 class SparkProtocol(LanguageServerProtocol):
@@ -54,6 +63,32 @@ class SparkProtocol(LanguageServerProtocol):
     ) -> Generator[Any, Any, None]:
         yield from self._user_handler(types.TEXT_DOCUMENT_DID_CLOSE, params)
 
+    @lsp_method(types.WORKSPACE_EXECUTE_COMMAND)
+    async def lsp_workspace__execute_command(  # type: ignore[override]  # async on purpose, see below
+        self, params: types.ExecuteCommandParams
+    ) -> Any:
+        """Run a command in the request's own task, so that `$/cancelRequest` reaches it.
+
+        pygls runs a command as a separate task under a made-up id: cancelling the request answered
+        the client but left the command running (a refactor would still have applied its edit).
+        """
+        handler = self.fm.commands.get(params.command)
+        if handler is None:
+            raise JsonRpcInvalidParams.of(ValueError(f"Command name {params.command!r} is not defined"))
+        try:
+            args, kwargs = _prepare_command_arguments(handler, params, self._converter)
+        except Exception as error:
+            raise JsonRpcInvalidParams.of(error) from error
+        token = current_command.set(params)
+        try:
+            if getattr(handler, ATTR_EXECUTE_IN_THREAD, False):  # a `@server.thread()` command
+                loop = asyncio.get_running_loop()
+                return await loop.run_in_executor(self._server.thread_pool, partial(handler, *args, **kwargs))
+            result = handler(*args, **kwargs)
+            return await result if inspect.isawaitable(result) else result
+        finally:
+            current_command.reset(token)
+
 
 class SparkLanguageServer(LanguageServer):
     """The server; all mutable state lives in `self.session`."""
@@ -70,9 +105,18 @@ class SparkLanguageServer(LanguageServer):
 
 def create_server() -> SparkLanguageServer:
     """A server with every feature registered."""
-    from spark_lsp.handlers import completion, documents, inline_completion, lifecycle, stats
+    from spark_lsp.handlers import (
+        code_actions,
+        commands,
+        completion,
+        documents,
+        hover,
+        inline_completion,
+        lifecycle,
+        stats,
+    )
 
     server = SparkLanguageServer()
-    for module in (lifecycle, documents, inline_completion, completion, stats):
+    for module in (lifecycle, documents, inline_completion, completion, stats, code_actions, hover, commands):
         module.register(server)
     return server

@@ -34,6 +34,8 @@ class InferenceRequest:
     prompt_text: str  # what a script entry's ``match`` is tested against
     prompt_tokens: int
     hole: Hole | None
+    # Predicted output (chat only): text the answer is expected to mostly repeat.
+    prediction: str | None = None
 
 
 def parse_inference(endpoint: Endpoint, raw: bytes) -> InferenceRequest:
@@ -66,6 +68,7 @@ def parse_inference(endpoint: Endpoint, raw: bytes) -> InferenceRequest:
         prompt_text=text,
         prompt_tokens=tokens,
         hole=hole,
+        prediction=_prediction(endpoint, body.get("prediction")),
     )
 
 
@@ -88,6 +91,24 @@ def _chat_prompt(body: Mapping[str, Any]) -> tuple[Any, str, int, Hole | None]:
     texts = [message_text(message.get("content")) for message in messages]
     tokens = sum(count_tokens(text) + TOKENS_PER_MESSAGE for text in texts)
     return messages, "\n".join(texts), tokens, hole_in_chat(messages)
+
+
+def _prediction(endpoint: Endpoint, value: object) -> str | None:
+    """The predicted text of ``{"type": "content", "content": str | [{"type": "text", "text": str}]}``."""
+    if value is None:
+        return None
+    if endpoint != "chat":
+        raise BadRequest("prediction is only supported on chat completions", "prediction")
+    if not isinstance(value, Mapping) or value.get("type") != "content":
+        raise BadRequest('prediction must be {"type": "content", "content": ...}', "prediction")
+    content = value.get("content")
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list) and all(
+        isinstance(part, Mapping) and isinstance(part.get("text"), str) for part in content
+    ):
+        return "".join(str(part["text"]) for part in content)
+    raise BadRequest("prediction.content must be a string or a list of text parts", "prediction")
 
 
 def _max_tokens(body: Mapping[str, Any]) -> int | None:

@@ -37,6 +37,9 @@ class RequestRecord:
     tokens_planned: int = 0
     tokens_sent: int = 0
     finish_reason: str | None = None
+    # Only for requests with a predicted output: tokens the prediction covered / that went unused.
+    accepted_prediction_tokens: int | None = None
+    rejected_prediction_tokens: int | None = None
     outcome: Outcome = "in_progress"
 
     def finish(self, outcome: Outcome) -> None:

@@ -36,6 +36,7 @@ from spark_lsp.sim.faults import (
 from spark_lsp.sim.inference import BadRequest, InferenceRequest, parse_inference
 from spark_lsp.sim.pacing import Batch, Pace, paced_batches
 from spark_lsp.sim.plan import FinishReason, Plan, plan_answer
+from spark_lsp.sim.prediction import Acceptance, match_prediction
 from spark_lsp.sim.profiles import normalise_rate
 from spark_lsp.sim.records import RequestRecord
 from spark_lsp.sim.script import Endpoint
@@ -81,9 +82,17 @@ class _Job:
     shaper: ResponseShaper
     headers: Headers
     started_wall: float
+    acceptance: Acceptance | None = None
 
     def usage(self) -> Usage:
-        return Usage(self.request.prompt_tokens, self.record.tokens_sent)
+        if self.acceptance is None:
+            return Usage(self.request.prompt_tokens, self.record.tokens_sent)
+        return Usage(
+            self.request.prompt_tokens,
+            self.record.tokens_sent,
+            self.acceptance.accepted_tokens,
+            self.acceptance.rejected_tokens,
+        )
 
     def timings(self) -> Timings:
         first = self.record.first_token_at or time.monotonic()
@@ -162,6 +171,11 @@ async def _serve(
         stalls[0] = fault.ms / 1000.0
     elif isinstance(fault, StallMidStream):
         stalls[fault.after_tokens] = fault.ms / 1000.0
+    acceptance = None
+    if request.prediction is not None:
+        acceptance = match_prediction(plan.pieces, request.prediction)
+        record.accepted_prediction_tokens = acceptance.accepted_tokens
+        record.rejected_prediction_tokens = acceptance.rejected_tokens
     job = _Job(
         state=state,
         request=request,
@@ -173,6 +187,7 @@ async def _serve(
         shaper=ResponseShaper(endpoint, request.model),
         headers=headers,
         started_wall=time.time(),
+        acceptance=acceptance,
     )
     await _run_job(job, receive, send)
 
@@ -277,7 +292,9 @@ async def _produce(job: _Job, queue: asyncio.Queue[_Item]) -> None:
         record.generation_ended_at = time.monotonic()
         queue.put_nowait(fault)
         return
-    async for batch in paced_batches(job.plan.pieces, job.pace, stalls=job.stalls, breaks=breaks):
+    speedups = None if job.acceptance is None else job.acceptance.speedups()
+    batches = paced_batches(job.plan.pieces, job.pace, stalls=job.stalls, breaks=breaks, speedups=speedups)
+    async for batch in batches:
         if record.first_token_at is None:
             record.first_token_at = time.monotonic()
         record.tokens_sent = batch.total_tokens

@@ -73,14 +73,23 @@ def model_card(name: str, created: int) -> Json:
 class Usage:
     prompt_tokens: int
     completion_tokens: int
+    # Set only when the request carried a prediction, as OpenAI and Cerebras report them.
+    accepted_prediction_tokens: int | None = None
+    rejected_prediction_tokens: int | None = None
 
     def to_json(self) -> Json:
-        return {
+        body: Json = {
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
             "total_tokens": self.prompt_tokens + self.completion_tokens,
             "prompt_tokens_details": {"cached_tokens": 0},
         }
+        if self.accepted_prediction_tokens is not None:
+            body["completion_tokens_details"] = {
+                "accepted_prediction_tokens": self.accepted_prediction_tokens,
+                "rejected_prediction_tokens": self.rejected_prediction_tokens or 0,
+            }
+        return body
 
 
 @dataclass
