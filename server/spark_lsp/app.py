@@ -41,6 +41,18 @@ class SparkProtocol(LanguageServerProtocol):
                 self._send_response(data["id"], error=reply.to_response_error())
             raise
 
+    @lsp_method(types.INITIALIZE)
+    def lsp_initialize(self, params: types.InitializeParams) -> Generator[Any, Any, types.InitializeResult]:
+        result: types.InitializeResult = yield from super().lsp_initialize(params)
+        # Hover is off by default and editors hover on every mouse rest: where the client can take a
+        # registration later, advertise hover only once it is enabled (see handlers/lifecycle.py).
+        text_document = params.capabilities.text_document
+        hover = text_document.hover if text_document else None
+        if hover is not None and hover.dynamic_registration:
+            result.capabilities.hover_provider = None
+            self._server.session.hover_registration = "dynamic"  # type: ignore[attr-defined]
+        return result
+
     def _user_handler(self, method: str, params: Any) -> Generator[Any, Any, None]:
         if (handler := self.fm.features.get(method)) is not None:
             yield handler, (params,), None

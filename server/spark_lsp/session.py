@@ -61,6 +61,8 @@ class Session:
         self.completer.on_cache_miss = self.cancel_prefetch
         self.completer.current_lines = self._current_lines
         self.workspace_roots: list[str] = []
+        # "static": advertised at initialize; "dynamic": registered while enabled; "registered": it is.
+        self.hover_registration = "static"
         self.exclusion = ExclusionPolicy.load([], [])
         self._exclusions: dict[str, Exclusion | None] = {}
         self._told_excluded: set[str] = set()
@@ -121,6 +123,10 @@ class Session:
             logger.warning("exclusion rules: %s", problem)
         self._problems_reported = len(problems)
         return decision
+
+    def known_exclusion(self, uri: str) -> Exclusion | None:
+        """The exclusion already decided for `uri` (at didOpen), without waiting; None if allowed or unknown."""
+        return self._exclusions.get(uri)
 
     def first_time_excluded(self, uri: str) -> bool:
         """Whether the user has not yet been told this document is excluded (and remember telling)."""

@@ -78,6 +78,11 @@ async def start_client() -> AsyncIterator[StartClient]:
         )
         client: LanguageClient = await config.start()  # type: ignore[assignment]
         client.status_notifications = []  # type: ignore[attr-defined]
+        client.registered_methods = []  # type: ignore[attr-defined]
+
+        @client.feature(types.CLIENT_REGISTER_CAPABILITY)
+        def on_register(params: types.RegistrationParams) -> None:
+            client.registered_methods.extend(r.method for r in params.registrations)  # type: ignore[attr-defined]
 
         @client.feature("spark/status")
         def on_status(params: Any) -> None:
@@ -87,7 +92,7 @@ async def start_client() -> AsyncIterator[StartClient]:
             client.set_configuration(configuration)
         clients.append(client)
         folders = [types.WorkspaceFolder(uri=workspace, name="workspace")] if workspace else None
-        await client.initialize_session(
+        client.initialize_result = await client.initialize_session(  # type: ignore[attr-defined]
             types.InitializeParams(
                 capabilities=caps or capabilities(),
                 initialization_options=options,

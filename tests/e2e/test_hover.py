@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
 import pytest
 from lsprotocol import types
 
-from tests.e2e.conftest import StartClient, counter, open_document, server_env, stats
+from tests.e2e.conftest import StartClient, capabilities, counter, open_document, server_env, stats
 from tests.e2e.sim_process import SimProcess
 
 pytestmark = pytest.mark.e2e
@@ -73,3 +74,21 @@ async def test_a_hover_explains_is_cached_and_a_stalled_one_returns_nothing_in_t
     report = await stats(client)
     assert counter(report, "hover.requests") == 2 and counter(report, "hover.cacheHits") == 1
     assert counter(report, "hover.empty") == 1
+
+
+async def test_hover_is_registered_only_while_enabled_where_the_client_allows(
+    sim: SimProcess, start_client: StartClient
+) -> None:
+    caps = capabilities()
+    assert caps.text_document is not None
+    caps.text_document.hover = types.HoverClientCapabilities(dynamic_registration=True)
+    client = await start_client(server_env(sim), caps=caps, options={"keepWarmS": 0})
+    assert client.initialize_result.capabilities.hover_provider is None  # type: ignore[attr-defined]
+
+    client.set_configuration({"sparkLsp": {"hover": {"enabled": True}}})
+    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))
+    for _ in range(200):
+        if types.TEXT_DOCUMENT_HOVER in client.registered_methods:  # type: ignore[attr-defined]
+            break
+        await asyncio.sleep(0.02)
+    assert types.TEXT_DOCUMENT_HOVER in client.registered_methods  # type: ignore[attr-defined]

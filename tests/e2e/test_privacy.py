@@ -105,3 +105,41 @@ async def test_nothing_is_sent_while_the_cursor_is_inside_a_secret(
     open_document(client, uri, f'TOKEN = "{GITHUB_TOKEN}"\n')
     assert await _complete(client, uri, 0, 20) == []
     assert sim.completion_requests() == []
+
+
+async def test_excluded_files_get_no_ai_code_actions_and_no_hover(
+    sim: SimProcess, start_client: StartClient
+) -> None:
+    from lsprotocol import types
+
+    client = await start_client(server_env(sim), options={"hover": {"enabled": True}, "keepWarmS": 0})
+    uri = "file:///work/secrets.py"
+    open_document(client, uri, "def f():\n    return reuslt\n")
+    await _status_for_exclusion_decided(client, uri)
+    diagnostic = types.Diagnostic(
+        range=types.Range(
+            start=types.Position(line=1, character=11), end=types.Position(line=1, character=17)
+        ),
+        message='"reuslt" is not defined',
+    )
+    actions = await client.text_document_code_action_async(
+        types.CodeActionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            range=diagnostic.range,
+            context=types.CodeActionContext(diagnostics=[diagnostic]),
+        )
+    )
+    assert actions is None
+    hover = await client.text_document_hover_async(
+        types.HoverParams(
+            text_document=types.TextDocumentIdentifier(uri=uri), position=types.Position(line=1, character=12)
+        )
+    )
+    assert hover is None
+    assert sim.completion_requests() == []
+
+
+async def _status_for_exclusion_decided(client: Any, uri: str) -> None:
+    # The decision is made in the background at didOpen; an inline request waits for it and tells.
+    assert await _complete(client, uri, 1, 4) == []
+    await _status_for(client, uri)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from spark_lsp.engine.generation import Deadlines, generate
+from spark_lsp.engine.redaction import contains_placeholder
 from spark_lsp.engine.router import Router, Tier
 from spark_lsp.engine.stats import Stats
 from spark_lsp.providers.base import ModelRequest
@@ -56,6 +57,10 @@ async def generate_checked(
     accepted: list[_T] = []
 
     def validate(text: str) -> bool:
+        if contains_placeholder(text):
+            # Applying it would put a placeholder where the user's secret is.
+            problems.append("it contains a redaction placeholder instead of the code it replaces")
+            return False
         outcome = check(text)
         if isinstance(outcome, Failure):
             problems.append(outcome.reason)

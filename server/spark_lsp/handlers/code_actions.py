@@ -219,6 +219,9 @@ def _wanted(kind: str, only: Sequence[str] | None) -> bool:
 async def compute_edit(ls: SparkLanguageServer, data: ActionData) -> types.WorkspaceEdit | str:
     """The checked workspace edit for an action, or what to tell the user instead."""
     session = ls.session
+    exclusion = await session.exclusion_for(data.uri)
+    if exclusion is not None:
+        return f"this file is excluded from AI features ({exclusion.reason})."
     snapshot = session.documents.snapshot(data.uri)
     if snapshot is None:
         return "the document is not open any more."
@@ -467,7 +470,10 @@ def register(server: SparkLanguageServer) -> None:
         ),
     )
     def code_action(ls: SparkLanguageServer, params: types.CodeActionParams) -> list[types.CodeAction] | None:
-        # Listing is instant and free: no model call until the user picks an action.
+        # Listing is instant and free: no model call until the user picks an action. Excluded files get
+        # no AI actions at all (resolving would refuse them anyway).
+        if ls.session.known_exclusion(params.text_document.uri) is not None:
+            return None
         return _actions(ls, params) or None
 
     @server.feature(types.CODE_ACTION_RESOLVE)

@@ -144,6 +144,10 @@ class EditorFiles:
     async def read(self, path: str) -> FileText:
         """The file's text (open document first); `exists=False` when it is not there."""
         uri = from_fs_path(path) or path
+        exclusion = await self._ls.session.exclusion_for(uri)
+        if exclusion is not None:
+            # Raised as ValueError so the step fails with a clear reason and nothing is sent or written.
+            raise ValueError(f"excluded from AI features: {exclusion.reason}")
         snapshot = self._ls.session.documents.snapshot(uri)
         if snapshot is not None:
             self.lines[path] = snapshot.lines

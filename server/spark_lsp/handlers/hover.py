@@ -12,6 +12,7 @@ from spark_lsp.config import deadline
 from spark_lsp.engine.generation import Deadlines, generate
 from spark_lsp.engine.hover import HoverCache, HoverTarget, clean_explanation, hover_messages, hover_target
 from spark_lsp.engine.router import Tier
+from spark_lsp.handlers.lifecycle import excluded
 from spark_lsp.providers.base import ModelRequest
 
 if TYPE_CHECKING:
@@ -48,7 +49,7 @@ def register(server: SparkLanguageServer) -> None:
         if not settings.enabled:
             return None
         snapshot = session.documents.snapshot(params.text_document.uri)
-        if snapshot is None:
+        if snapshot is None or await excluded(ls, params.text_document.uri):
             return None
         position = params.position
         line, index = snapshot.position_to_index(position.line, position.character, session.encoding)

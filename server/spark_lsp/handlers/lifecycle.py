@@ -131,6 +131,34 @@ async def watch_ignore_files(server: SparkLanguageServer) -> None:
         )
 
 
+HOVER_REGISTRATION_ID = "spark-hover"
+
+
+async def sync_hover_registration(server: SparkLanguageServer) -> None:
+    """Register hover with the client while it is enabled, unregister it when it is turned off."""
+    session = server.session
+    enabled = session.settings.hover.enabled
+    try:
+        if enabled and session.hover_registration == "dynamic":
+            registration = types.Registration(
+                id=HOVER_REGISTRATION_ID,
+                method=types.TEXT_DOCUMENT_HOVER,
+                register_options=types.HoverRegistrationOptions(document_selector=None),
+            )
+            await server.client_register_capability_async(
+                types.RegistrationParams(registrations=[registration])
+            )
+            session.hover_registration = "registered"
+        elif not enabled and session.hover_registration == "registered":
+            unregistration = types.Unregistration(id=HOVER_REGISTRATION_ID, method=types.TEXT_DOCUMENT_HOVER)
+            await server.client_unregister_capability_async(
+                types.UnregistrationParams(unregisterations=[unregistration])
+            )
+            session.hover_registration = "dynamic"
+    except Exception as error:
+        logger.info("could not change the hover registration: %s", error)
+
+
 def _merge(initial: Any, pulled: Any) -> Any:
     if isinstance(initial, dict) and isinstance(pulled, dict):
         return {**initial, **pulled}
@@ -195,6 +223,7 @@ def register(server: SparkLanguageServer) -> None:
         if pulled is not None:
             apply_settings(ls, _merge(initial_options["value"], pulled))
         await watch_ignore_files(ls)
+        await sync_hover_registration(ls)
         await start_providers(ls)
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
@@ -205,7 +234,9 @@ def register(server: SparkLanguageServer) -> None:
         raw = pulled
         if raw is None and isinstance(params.settings, dict):
             raw = params.settings.get(SECTION, params.settings)
-        if apply_settings(ls, _merge(initial_options["value"], raw)):
+        providers_changed = apply_settings(ls, _merge(initial_options["value"], raw))
+        await sync_hover_registration(ls)
+        if providers_changed:
             await start_providers(ls)
 
     @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
