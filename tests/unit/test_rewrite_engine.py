@@ -317,3 +317,13 @@ def test_tests_are_appended_after_two_blank_lines_and_must_parse() -> None:
     assert interpret_tests(answer, "python", None) == "def test_total():\n    assert True\n"
     assert interpret_tests(answer, "python", "import cart\n") == "\n\ndef test_total():\n    assert True\n"
     assert isinstance(interpret_tests("```python\ndef test(:\n```", "python", None), Failure)
+
+
+def test_a_selection_from_the_def_line_covers_the_whole_function() -> None:
+    from spark_lsp.engine.scope import python_statements
+
+    text = "import math\n\n\ndef get_flag() -> bool:\n    x = 1\n    return x\n\n\ny = 2\n"
+    whole = python_statements(text, 3, 5)
+    assert whole is not None and (whole.start, whole.end) == (3, 6)
+    body = python_statements(text, 4, 5)
+    assert body is not None and (body.start, body.end) == (4, 6)

@@ -111,6 +111,7 @@ def python_statements(text: str, first: int, last: int) -> Scope | None:
     except (SyntaxError, ValueError):
         return None
     best: Scope | None = None
+    covering: Scope | None = None
     bodies = (
         body
         for node in ast.walk(tree)
@@ -128,10 +129,17 @@ def python_statements(text: str, first: int, last: int) -> Scope | None:
         if touched:
             start = min(_first_line(stmt) for stmt in touched)
             end = max(stmt.end_lineno or stmt.lineno for stmt in touched)
-            # The deepest body that touches the range gives the tightest whole statements.
+            candidate = Scope(start, end, "statement")
+            # The deepest body that touches the range gives the tightest whole statements, but it must
+            # not cut off selected lines: a selection from a `def` line to the end of its body is the
+            # whole function, not just its body (else a rewrite repeating the header nests it twice).
+            if candidate.contains(first, last) and (
+                covering is None or end - start <= covering.end - covering.start
+            ):
+                covering = candidate
             if best is None or end - start <= best.end - best.start:
-                best = Scope(start, end, "statement")
-    return best
+                best = candidate
+    return covering or best
 
 
 # Braces ----------------------------------------------------------------------------------------
