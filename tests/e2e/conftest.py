@@ -17,6 +17,7 @@ from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 from tests.e2e.sim_process import SimProcess
 
 MODEL = "sim-spark-coder"
+GPU_MODEL = "sim-gpu-coder"
 
 
 @pytest.fixture(scope="session")
@@ -31,6 +32,20 @@ def sim(sim_session: SimProcess) -> SimProcess:
     """The plain-HTTP simulator, reset for each test."""
     sim_session.reset()
     return sim_session
+
+
+@pytest.fixture(scope="session")
+def gpu_session() -> Iterator[SimProcess]:
+    sim = SimProcess("--profile", "instant", "--model", GPU_MODEL)
+    yield sim
+    sim.stop()
+
+
+@pytest.fixture
+def gpu(gpu_session: SimProcess) -> SimProcess:
+    """The GPU-tier simulator, reset for each test."""
+    gpu_session.reset()
+    return gpu_session
 
 
 def capabilities(spec: str = "visual-studio-code", inline: bool = True) -> types.ClientCapabilities:
@@ -55,6 +70,17 @@ def server_env(sim: SimProcess | None, **extra: str) -> dict[str, str]:
             env["SSL_CERT_FILE"] = sim.cert
     env.update(extra)
     return env
+
+
+def two_tiers(fast: SimProcess, gpu: SimProcess, **extra: str) -> dict[str, str]:
+    """A server environment with both tiers on simulators."""
+    return server_env(
+        fast,
+        SPARK_LSP_GPU_BASE_URL=gpu.url + "/v1",
+        SPARK_LSP_GPU_MODEL=GPU_MODEL,
+        SPARK_LSP_GPU_API_KEY="k",
+        **extra,
+    )
 
 
 StartClient = Callable[..., Awaitable[LanguageClient]]

@@ -4,42 +4,14 @@ that records what the server asks of it (edits to apply, questions to answer).""
 from __future__ import annotations
 
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
 import pytest_asyncio
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
-from tests.e2e.conftest import capabilities, server_env
-from tests.e2e.sim_process import SimProcess
-
-GPU_MODEL = "sim-gpu-coder"
-
-
-@pytest.fixture(scope="module")
-def gpu_session() -> Iterator[SimProcess]:
-    sim = SimProcess("--profile", "instant", "--model", GPU_MODEL)
-    yield sim
-    sim.stop()
-
-
-@pytest.fixture
-def gpu(gpu_session: SimProcess) -> SimProcess:
-    """The GPU-tier simulator, reset for each test."""
-    gpu_session.reset()
-    return gpu_session
-
-
-def two_tiers(fast: SimProcess, gpu: SimProcess) -> dict[str, str]:
-    """A server environment with both tiers on simulators."""
-    return server_env(
-        fast,
-        SPARK_LSP_GPU_BASE_URL=gpu.url + "/v1",
-        SPARK_LSP_GPU_MODEL=GPU_MODEL,
-        SPARK_LSP_GPU_API_KEY="k",
-    )
+from tests.e2e.conftest import capabilities
 
 
 class Recorder:

@@ -10,13 +10,11 @@ from typing import Any
 import pytest
 from lsprotocol import types
 
-from tests.e2e import feature_helpers
-from tests.e2e.conftest import StartClient, capabilities, counter, open_document, server_env, stats
-from tests.e2e.feature_helpers import Recorder, messages, two_tiers
+from tests.e2e.conftest import StartClient, capabilities, counter, open_document, server_env, stats, two_tiers
+from tests.e2e.feature_helpers import Recorder, messages
 from tests.e2e.sim_process import SimProcess
 
 pytestmark = pytest.mark.e2e
-gpu_session, gpu = feature_helpers.gpu_session, feature_helpers.gpu
 
 URI = "file:///work/shop.py"
 TEXT = (

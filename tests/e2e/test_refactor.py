@@ -13,12 +13,11 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcRequestCancelled
 
 from tests.e2e import feature_helpers
-from tests.e2e.conftest import cancel_request, open_document, server_env
-from tests.e2e.feature_helpers import Recorder, messages, two_tiers
+from tests.e2e.conftest import cancel_request, open_document, server_env, two_tiers
+from tests.e2e.feature_helpers import Recorder, messages
 from tests.e2e.sim_process import SimProcess
 
 pytestmark = pytest.mark.e2e
-gpu_session, gpu = feature_helpers.gpu_session, feature_helpers.gpu
 workspace_client = feature_helpers.workspace_client
 
 APP = "from util import double\n\n\ndef total(values):\n    return sum(double(v) for v in values)\n"

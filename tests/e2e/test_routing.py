@@ -4,17 +4,24 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import StartClient, counter, inline_params, open_document, server_env, stats
+from tests.e2e.conftest import (
+    GPU_MODEL,
+    StartClient,
+    counter,
+    inline_params,
+    open_document,
+    server_env,
+    stats,
+    two_tiers,
+)
 from tests.e2e.sim_process import SimProcess
 
 pytestmark = pytest.mark.e2e
 
-GPU_MODEL = "sim-gpu-coder"
 URI = "file:///work/route.py"
 OTHER_URI = "file:///work/other.py"
 TEXT = "def add(a, b):\n    return \n"
@@ -22,30 +29,6 @@ FAST_ANSWER = {"text": "a + b  # fast", "repeat": -1}
 GPU_ANSWER = {"text": "a + b  # gpu", "repeat": -1}
 # Short deadlines keep the tests quick; the logic is the same as with the defaults.
 ROUTING = {"routing": {"deadlines": {"inline": {"firstTokenMs": 400, "totalMs": 2500}}}, "keepWarmS": 0}
-
-
-@pytest.fixture(scope="module")
-def gpu_session() -> Iterator[SimProcess]:
-    sim = SimProcess("--profile", "instant", "--model", GPU_MODEL)
-    yield sim
-    sim.stop()
-
-
-@pytest.fixture
-def gpu(gpu_session: SimProcess) -> SimProcess:
-    gpu_session.reset()
-    return gpu_session
-
-
-def two_tiers(fast: SimProcess, gpu: SimProcess, **extra: str) -> dict[str, str]:
-    """Environment for a server with both tiers on simulators."""
-    return server_env(
-        fast,
-        SPARK_LSP_GPU_BASE_URL=gpu.url + "/v1",
-        SPARK_LSP_GPU_MODEL=GPU_MODEL,
-        SPARK_LSP_GPU_API_KEY="k",
-        **extra,
-    )
 
 
 async def _complete(client: Any, uri: str = URI) -> list[str]:
