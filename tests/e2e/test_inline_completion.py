@@ -112,9 +112,9 @@ async def test_multi_line_body_after_a_block_opener(sim: SimProcess, start_clien
     assert _items(result) == ["total = a * b\n    return total"]
 
 
-async def _wait_streaming(sim: SimProcess) -> dict[str, object]:
+async def _wait_streaming(sim: SimProcess, tokens: int = 1) -> dict[str, object]:
     def streaming(records: list[dict[str, object]]) -> bool:
-        return any(r["outcome"] == "in_progress" and int(str(r["tokens_sent"])) > 0 for r in records)
+        return any(r["outcome"] == "in_progress" and int(str(r["tokens_sent"])) >= tokens for r in records)
 
     records = await asyncio.to_thread(sim.wait_for, streaming)
     return next(r for r in records if r["outcome"] == "in_progress")
@@ -354,7 +354,7 @@ async def test_typing_what_the_stream_suggests_reuses_it_instead_of_cancelling(
     open_document(client, URI, SOURCE)
 
     msg_id, first = request_inline(client, inline_params(URI, 1, 11))
-    await _wait_streaming(sim)
+    await _wait_streaming(sim, tokens=3)  # the stream has shown more than the key about to be typed
     insert(client, URI, 2, 1, 11, "a")  # the user types the suggestion's first character...
     cancel_request(client, msg_id)  # ...so the editor cancels the old request and asks again
     second = await client.text_document_inline_completion_async(inline_params(URI, 1, 12, invoked=False))

@@ -565,3 +565,29 @@ def test_each_filter_only_trims_or_reindents(suggestion: str, ctx: CompletionCon
     for step in (keep_single_line, drop_suffix_duplicate_lines, cut_repetition, limit_to_block_scope):
         result = step(suggestion, ctx)
         assert suggestion.startswith(result), step.__name__
+
+
+def test_duplicates_of_later_lines_below_are_cut_with_the_closers_before_them() -> None:
+    ctx = CompletionContext(
+        line_prefix="            ",
+        line_suffix="",
+        lines_above=("        for method in (",),
+        lines_below=("        ):", "            base_method = getattr(Flask, method.__name__)", "            f()"),
+        multiline=True,
+        indent_unit="    ",
+    )
+    suggestion = '"get",\n            "post",\n        ):\n            base_method = getattr(Flask, method.__name__)'
+    assert drop_suffix_duplicate_lines(suggestion, ctx) == '"get",\n            "post",'
+
+
+def test_a_line_like_one_below_but_not_continuing_into_it_is_kept() -> None:
+    ctx = CompletionContext(
+        line_prefix="    ",
+        line_suffix="",
+        lines_above=("def f(x):",),
+        lines_below=("    y = 2", "    return x"),
+        multiline=True,
+        indent_unit="    ",
+    )
+    # `return x` is the second line below, but `y = 2` does not come before it in the suggestion.
+    assert drop_suffix_duplicate_lines("x += 1\n    return x", ctx) == "x += 1\n    return x"

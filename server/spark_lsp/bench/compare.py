@@ -8,6 +8,11 @@ from typing import Any
 ROWS: tuple[tuple[str, tuple[str, ...], bool], ...] = (
     ("outside-model ms/round-trip (server, p50)", ("latencyMs", "outsideModelServer"), True),
     ("outside-model ms/round-trip (client probes, p50)", ("latencyMs", "outsideModelClient", "p50"), True),
+    (
+        "LSP round-trip floor ms p50 (request for an unopened file)",
+        ("latencyMs", "lspRoundTrip", "p50"),
+        True,
+    ),
     ("keystroke-to-first-token ms p50", ("latencyMs", "keystrokeToFirstToken", "p50"), True),
     ("keystroke-to-first-token ms p95", ("latencyMs", "keystrokeToFirstToken", "p95"), True),
     (

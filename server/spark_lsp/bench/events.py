@@ -7,7 +7,9 @@ from typing import Any, Literal
 
 from spark_lsp.bench.user import Verdict
 
-RequestKind = Literal["type", "accept", "probe"]
+# probe: an invoked request at the end of a complete file; echo: one for a document that is not open,
+# which the server answers at once (the LSP round-trip floor).
+RequestKind = Literal["type", "accept", "probe", "echo"]
 # pending: no answer yet; suggestion/empty: answered while current; cancelled: the editor cancelled it
 # (any answer is discarded, as VS Code does); error: an LSP error; unanswered: no answer before the timeout.
 Outcome = Literal["pending", "suggestion", "empty", "cancelled", "error", "unanswered"]

@@ -44,11 +44,13 @@ async def run_memory(
     run = FileRun(f"{profile} memory", profile, "optimised", "(all files)")
     run.started_at = time.monotonic()
     samples: list[tuple[int, float]] = []
-    client = await BenchClient.start(
-        server_env(sim), MODES["optimised"], settings.log_dir / f"server-{profile}-memory.log"
-    )
     records: list[dict[str, Any]] = []
+    end_rss: float | None = None
+    client: BenchClient | None = None
     try:
+        client = await BenchClient.start(
+            server_env(sim), MODES["optimised"], settings.log_dir / f"server-{profile}-memory.log"
+        )
         await wait_ready(client)
         if sim is not None:
             await sim.take_records()
@@ -91,9 +93,9 @@ async def run_memory(
         run.server_stats = await client.stats()
     except ServerGone as error:
         run.errors.append(str(error))
-        end_rss = None
     finally:
-        await client.shutdown()
+        if client is not None:
+            await client.shutdown()
     run.sim_records = records if sim is not None else None
     run.duration_s = time.monotonic() - run.started_at
     first = next((rss for count, rss in samples if count == FIRST_SAMPLE_AT), None)

@@ -127,7 +127,8 @@ def _outside_model_server(latency: dict[str, Any]) -> float | None:
 def metrics(runs: Sequence[FileRun], count_tokens: Callable[[str], int]) -> dict[str, Any]:
     """All metrics for `runs` pooled (one file, or every file of one profile and mode)."""
     requests = [r for run in runs for r in run.requests]
-    probes = [r for run in runs for r in run.probes]
+    probes = [r for run in runs for r in run.probes if r.kind == "probe"]
+    echoes = [r for run in runs for r in run.probes if r.kind == "echo"]
     effort = sum(run.effort for run in runs)
     typed = sum(run.typed for run in runs)
     accepted = sum(run.accepted for run in runs)
@@ -157,6 +158,7 @@ def metrics(runs: Sequence[FileRun], count_tokens: Callable[[str], int]) -> dict
         "keystrokeToFirstTokenAnswered": None if answered is None else summary(answered),
         "simTtft": summary(sim_ttft_ms(records)) if simulated else summary([]),
         "probeRoundTrip": summary(_ms(p for p in probes if p.outcome in ("suggestion", "empty"))),
+        "lspRoundTrip": summary(_ms(p for p in echoes if p.outcome in ("suggestion", "empty"))),
         "outsideModelClient": summary(outside_model_ms(probes, probe_records)) if simulated else None,
     }
     for key, name in SERVER_SERIES.items():

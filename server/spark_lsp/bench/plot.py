@@ -20,7 +20,8 @@ def _cdf(axes: Any, runs: dict[str, Any]) -> None:
     axes.set_ylabel("fraction of shown suggestions")
     axes.set_title("Keystroke-to-ghost-text CDF")
     axes.grid(True, which="both", alpha=0.3)
-    axes.legend(fontsize="small")
+    if axes.get_legend_handles_labels()[0]:
+        axes.legend(fontsize="small")
 
 
 def _histogram(axes: Any, runs: dict[str, Any]) -> None:
@@ -38,7 +39,8 @@ def _histogram(axes: Any, runs: dict[str, Any]) -> None:
     axes.set_xlabel("keystroke to ghost text (ms, log scale)")
     axes.set_ylabel("suggestions")
     axes.set_title("Keystroke-to-ghost-text histogram")
-    axes.legend(fontsize="small")
+    if axes.get_legend_handles_labels()[0]:
+        axes.legend(fontsize="small")
 
 
 def _timeline(axes: Any, runs: dict[str, Any]) -> None:

@@ -155,7 +155,7 @@ class Replayer:
             return
         request.outcome, request.text = "suggestion", text
         doc, progress = self._doc, self._progress
-        if request.kind == "probe" or doc is None or progress is None:
+        if request.kind in ("probe", "echo") or doc is None or progress is None:
             return
         anchored = _anchored_at(where, request.line, request.character)
         at_cursor = doc.cursor == (request.line, request.character)
@@ -214,20 +214,28 @@ class Replayer:
     ) -> list[SentRequest]:
         """Invoked requests at the end of a complete file: one clean round-trip each, nothing to debounce."""
         probes: list[SentRequest] = []
-        self.client.open(uri, language_id, text)
         line, character = position_after(text)
+        for _ in range(count):
+            # The same request for a document that is not open: nothing to do but answer.
+            probes.append(await self._probe_once(f"{uri}.closed", line, character, "echo"))
+            await asyncio.sleep(gap_s)
+        self.client.open(uri, language_id, text)
         await asyncio.sleep(gap_s)
         for _ in range(count):
-            self._check()
-            msg_id, future = self.client.inline(uri, line, character, invoked=True)
-            request = SentRequest(msg_id, "probe", time.monotonic(), 1, line, character, region=-1)
-            probes.append(request)
-            future.add_done_callback(partial(self._answered, request))
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(asyncio.wrap_future(future), self.timing.request_timeout_s)
-            if request.answered_at is None:
-                request.outcome, request.error = "unanswered", "probe timed out"
-                self.client.cancel(msg_id)
+            probes.append(await self._probe_once(uri, line, character, "probe"))
             await asyncio.sleep(gap_s)
         self.client.close(uri)
         return probes
+
+    async def _probe_once(self, uri: str, line: int, character: int, kind: RequestKind) -> SentRequest:
+        """One invoked request, awaited (bounded by the request timeout)."""
+        self._check()
+        msg_id, future = self.client.inline(uri, line, character, invoked=True)
+        request = SentRequest(msg_id, kind, time.monotonic(), 1, line, character, region=-1)
+        future.add_done_callback(partial(self._answered, request))
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(asyncio.wrap_future(future), self.timing.request_timeout_s)
+        if request.answered_at is None:
+            request.outcome, request.error = "unanswered", "probe timed out"
+            self.client.cancel(msg_id)
+        return request

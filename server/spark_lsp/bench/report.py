@@ -65,6 +65,10 @@ ROWS: tuple[tuple[str, Getter], ...] = (
             _ms(("latencyMs", "outsideModelServer"), 2), _ms(("latencyMs", "outsideModelClient", "p50"), 2)
         ),
     ),
+    (
+        "probe round-trip ms / LSP floor (p50)",
+        _pair(_ms(("latencyMs", "probeRoundTrip", "p50"), 2), _ms(("latencyMs", "lspRoundTrip", "p50"), 2)),
+    ),
     ("cache hit rate", lambda m: _pct(m.get("cacheHitRate"))),
     (
         "shown: total / wrong / stale",

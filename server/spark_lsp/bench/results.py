@@ -119,5 +119,6 @@ def build_results(
         "memory": memory,
         "targets": evaluate(entries, memory),
         "serverMessages": messages,
-        "errors": [f"[{run.label}] {run.file}: {error}" for run in runs for error in run.errors],
+        "errors": [f"[{run.label}] {run.file}: {error}" for run in runs for error in run.errors]
+        + [f"[memory] {error}" for error in ((memory or {}).get("metrics") or {}).get("errors", [])],
     }

@@ -43,12 +43,9 @@ def _baseline_targets(profile: str, ours: dict[str, Any], naive: dict[str, Any])
 
     fewer = _ratio(dig(naive, ("upstream", "requests")), dig(ours, ("upstream", "requests")))
     saved, naive_saved = dig(ours, ("keystrokesSaved",)), dig(naive, ("keystrokesSaved",))
+    # The client probes measure this exactly per round-trip; the server view (a difference of two p50s
+    # over different sets of requests) is in the comparison table but too rough to judge a target by.
     return [
-        _target(
-            f"[{profile}] >= 80% less time per round-trip outside the model (server view)",
-            reduction(("latencyMs", "outsideModelServer")),
-            lambda v: v >= 0.8,
-        ),
         _target(
             f"[{profile}] >= 80% less time per round-trip outside the model (client probes)",
             reduction(("latencyMs", "outsideModelClient", "p50")),

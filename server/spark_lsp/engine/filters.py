@@ -195,6 +195,29 @@ def _same_code(a: str, b: str, tab: int) -> bool:
     return a.strip() == b.strip() and _indent_width(a, tab) == _indent_width(b, tab)
 
 
+_ANCHOR_LINES_BELOW = 3
+
+
+def _duplicate_start(lines: list[str], below: list[str], tab: int) -> int | None:
+    """The index of the first suggestion line (after the first) from which it re-writes the code below.
+
+    A match on one of the first few non-trivial lines below counts when the lines before it also
+    match back to the first line below: e.g. `):` then `x = f()` when the cursor is inside a call
+    whose closing lines are already there. Trivial lines (`}`, `):`) never anchor a match alone.
+    """
+    anchors = [j for j, line in enumerate(below[:_ANCHOR_LINES_BELOW]) if not _is_trivial_line(line)]
+    for index in range(1, len(lines)):
+        for j in anchors:
+            if not _same_code(lines[index], below[j], tab):
+                continue
+            start, k = index, j
+            while k > 0 and start > 1 and _same_code(lines[start - 1], below[k - 1], tab):
+                start, k = start - 1, k - 1
+            if k == 0:
+                return start
+    return None
+
+
 def drop_suffix_duplicate_lines(suggestion: str, ctx: CompletionContext) -> str:
     """In multi-line mode, cut where the suggestion starts re-writing the code below the cursor.
 
@@ -202,20 +225,18 @@ def drop_suffix_duplicate_lines(suggestion: str, ctx: CompletionContext) -> str:
     """
     if not ctx.multiline:
         return suggestion
-    below = _first_non_blank(ctx.lines_below)
-    if below is None or _is_trivial_line(below):
+    below = [line for line in ctx.lines_below if not _is_blank(line)]
+    if not below or all(_is_trivial_line(line) for line in below[:_ANCHOR_LINES_BELOW]):
         return suggestion
     tab = _tab_width(ctx)
     lines = _lines(suggestion)
     # The first line only completes the cursor line, so it is a whole line only on an empty cursor line.
-    if _cursor_line_is_empty(ctx):
+    if _cursor_line_is_empty(ctx) and not _is_trivial_line(below[0]):
         first = ctx.line_prefix + _first_line_without_doubled_indent(lines[0], ctx)
-        if _same_code(first, below, tab):
+        if _same_code(first, below[0], tab):
             return ""
-    for index in range(1, len(lines)):
-        if _same_code(lines[index], below, tab):
-            return "\n".join(lines[:index])
-    return suggestion
+    start = _duplicate_start(lines, below, tab)
+    return suggestion if start is None else "\n".join(lines[:start])
 
 
 def _block_loop_end(lines: list[str]) -> int | None:

@@ -232,7 +232,7 @@ class InlineCompleter:
         except asyncio.CancelledError:
             stats.count("inline.cancelled")
             if flight is not None:
-                self._after_cancel(flight)
+                self._after_cancel(flight, naive)
             raise
         if result is None:
             return None
@@ -271,9 +271,12 @@ class InlineCompleter:
         if self._flights.get(flight.request.uri) is flight:
             del self._flights[flight.request.uri]
 
-    def _after_cancel(self, flight: Flight) -> None:
+    def _after_cancel(self, flight: Flight, naive: bool = False) -> None:
         """A request was cancelled: keep its stream only if the user is typing what it suggests."""
         if flight.task.done():
+            return
+        if naive:
+            flight.task.cancel()
             return
         lines = self.current_lines(flight.request.uri)
         old = flight.request
@@ -297,8 +300,13 @@ class InlineCompleter:
             and request.index
             == (old.index + len(typed) if newlines == 0 else len(typed) - typed.rfind("\n") - 1)
         )
-        if typed is None or not at_end or not consistent(typed, flight.partial()):
+        partial = flight.partial()
+        if typed is None or not at_end or not consistent(typed, partial):
             flight.task.cancel()
+            return None
+        if len(partial) <= len(typed.replace("\r\n", "\n")):
+            # Nothing streamed yet beyond what was typed: waiting would be a gamble on the stream's
+            # future (and counts as our overhead). Start afresh instead; the new flight replaces it.
             return None
         self.stats.count("inline.reusedStreams")
         try:
