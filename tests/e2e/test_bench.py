@@ -66,3 +66,35 @@ def test_quick_bench_on_a_small_file(tmp_path: Path) -> None:
     png = (out / "bench.png").read_bytes()
     assert png.startswith(b"\x89PNG") and len(png) > 10_000
     assert "keystrokes saved" in done.stdout
+
+
+def _bench(tmp_path: Path, *args: str, timeout: float = 180) -> dict[str, object]:
+    source = tmp_path / "small.py"
+    source.write_text(SOURCE)
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "spark_lsp", "bench", "--files", str(source), "--out", str(out), *args]
+    done = subprocess.run(command, env=server_env(None), capture_output=True, text=True, timeout=timeout)
+    assert done.returncode == 0, done.stdout + done.stderr
+    results: dict[str, object] = json.loads((out / "results.json").read_text())
+    return results
+
+
+def test_fault_scenario_runs_with_and_without_fallback(tmp_path: Path) -> None:
+    results = _bench(tmp_path, "--faults", "--quick", "--profile", "instant", "--speed", "3", "--probes", "0")
+    runs = results["runs"]
+    assert isinstance(runs, dict) and set(runs) == {"instant fallback", "instant no-fallback"}
+    for run in runs.values():
+        assert run["overall"]["requests"]["unanswered"] == 0
+
+
+def test_a_short_soak_with_faults_leaves_no_errors_and_flat_resources(tmp_path: Path) -> None:
+    results = _bench(tmp_path, "--soak", "--keystrokes", "1200", "--profile", "instant")
+    memory = results["memory"]
+    assert isinstance(memory, dict)
+    soak = memory["soak"]
+    assert soak["logProblems"] == [] and soak["errors"] == []
+    assert memory["metrics"]["requests"]["unanswered"] == 0
+    resources = soak["resources"]
+    assert len(resources) >= 2
+    assert max(r["openFds"] for r in resources) - min(r["openFds"] for r in resources) <= 8
+    assert max(r["asyncioTasks"] for r in resources) <= 50

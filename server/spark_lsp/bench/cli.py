@@ -64,6 +64,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-tls", action="store_true", help="plain HTTP/1.1 to the simulator instead of HTTPS"
     )
+    parser.add_argument(
+        "--faults",
+        action="store_true",
+        help="fallback scenario: the fast tier answers 429 to 20%% of requests and stalls 5%% of streams; "
+        "runs the trace with and without fallback to a GPU tier (a second simulator)",
+    )
+    parser.add_argument(
+        "--soak",
+        action="store_true",
+        help="reliability soak: --keystrokes (default 100000) with the --faults mix and a GPU tier; samples "
+        "RSS, open fds and asyncio tasks, and checks the server log for unhandled exceptions",
+    )
     parser.add_argument("--probes", type=int, default=8, help="round-trip probes per file (default 8)")
     parser.add_argument(
         "--timeout", type=float, default=10.0, help="seconds before a request counts as unanswered"

@@ -23,7 +23,7 @@ from spark_lsp.bench.raw import write_raw
 from spark_lsp.bench.replay import Timing
 from spark_lsp.bench.report import render
 from spark_lsp.bench.results import build_results
-from spark_lsp.bench.runner import RunSettings, run_profile
+from spark_lsp.bench.runner import FAULT_MIX, GPU_SIM_MODEL, RunSettings, run_profile
 from spark_lsp.bench.sim_runner import SimRunner
 from spark_lsp.bench.targets import LARGE_FILE
 from spark_lsp.bench.trace import FilePlan, TraceSettings, plan_file
@@ -46,6 +46,8 @@ class BenchOptions:
     out: Path
     trace: TraceSettings
     live: bool
+    faults: bool
+    soak: bool
     large: bool
     keystrokes: int | None
     tls: bool
@@ -64,6 +66,8 @@ class BenchOptions:
             "maxChars": self.trace.max_chars,
             "speed": self.trace.speed,
             "live": self.live,
+            "faults": self.faults,
+            "soak": self.soak,
             "large": self.large,
             "keystrokes": self.keystrokes,
             "tls": self.tls,
@@ -74,6 +78,10 @@ class BenchOptions:
 
 def options_from_args(args: argparse.Namespace) -> BenchOptions:
     """Validate and resolve the command line."""
+    if args.soak:
+        if args.live:
+            raise ValueError("--soak runs against the simulator only")
+        args.keystrokes = args.keystrokes or 100_000
     if args.files:
         paths = list(args.files)
     else:
@@ -106,6 +114,10 @@ def options_from_args(args: argparse.Namespace) -> BenchOptions:
     if args.keystrokes:
         profiles = profiles[:1]
     modes = ("optimised", "naive") if args.baseline == "naive" else ("optimised",)
+    if args.faults:
+        if args.live or args.keystrokes:
+            raise ValueError("--faults runs against the simulator only, not with --live or --keystrokes")
+        modes = ("fallback", "no-fallback")
     return BenchOptions(
         profiles=profiles,
         modes=modes,
@@ -113,6 +125,8 @@ def options_from_args(args: argparse.Namespace) -> BenchOptions:
         out=args.out,
         trace=trace,
         live=args.live,
+        faults=args.faults,
+        soak=args.soak,
         large=args.large,
         keystrokes=args.keystrokes,
         tls=not args.no_tls,
@@ -152,7 +166,7 @@ async def _bench(options: BenchOptions, plans: list[FilePlan]) -> tuple[list[Fil
     truth = [plan.source.path for plan in plans]
     if options.keystrokes:
         profile = options.profiles[0]
-        sim = None
+        sim = gpu = None
         if not options.live:
             sim = await SimRunner.start(
                 profile,
@@ -160,14 +174,25 @@ async def _bench(options: BenchOptions, plans: list[FilePlan]) -> tuple[list[Fil
                 options.tls,
                 options.trace.seed,
                 settings.log_dir / f"sim-{profile}-memory.log",
+                ("--fault-mix", FAULT_MIX) if options.soak else (),
             )
+            if options.soak:
+                gpu = await SimRunner.start(
+                    "gpu",
+                    truth,
+                    options.tls,
+                    options.trace.seed,
+                    settings.log_dir / "sim-gpu-tier-soak.log",
+                    ("--model", GPU_SIM_MODEL),
+                )
         try:
             memory, memory_run = await run_memory(
-                plans, profile, options.keystrokes, sim, settings, count_tokens
+                plans, profile, options.keystrokes, sim, settings, count_tokens, gpu
             )
         finally:
-            if sim is not None:
-                await sim.stop()
+            for runner in (sim, gpu):
+                if runner is not None:
+                    await runner.stop()
         write_raw([memory_run], options.out / "raw")
         return [], memory
     runs: list[FileRun] = []
@@ -183,6 +208,7 @@ async def _bench(options: BenchOptions, plans: list[FilePlan]) -> tuple[list[Fil
             options.trace.seed,
             options.live,
             _progress,
+            faults=options.faults,
         )
     return runs, None
 

@@ -6,6 +6,7 @@ import asyncio
 import itertools
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import psutil  # type: ignore[import-untyped]
@@ -29,6 +30,15 @@ def rss_mb(pid: int) -> float:
     return round(float(psutil.Process(pid).memory_info().rss) / MIB, 2)
 
 
+def _log_problems(path: Path) -> list[str]:
+    """Unhandled exceptions and errors the server logged (what a soak must not produce)."""
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return []
+    return [line[:300] for line in text.splitlines() if "Traceback" in line or " ERROR " in line]
+
+
 async def run_memory(
     plans: Sequence[FilePlan],
     profile: str,
@@ -36,10 +46,13 @@ async def run_memory(
     sim: SimRunner | None,
     settings: RunSettings,
     count_tokens: Callable[[str], int],
+    gpu: SimRunner | None = None,
 ) -> tuple[dict[str, Any], FileRun]:
     """Type regions (cycling through `plans`) until `keystrokes` keys; RSS after 1k keys and at the end.
 
-    Returns the memory report and the run itself (for the raw event dump).
+    With `gpu` (the soak), the fast simulator injects faults and the server falls back to the GPU
+    tier; open file descriptors and asyncio tasks are sampled with RSS, and the server's log is
+    checked for unhandled exceptions. Returns the report and the run itself (for the raw event dump).
     """
     run = FileRun(f"{profile} memory", profile, "optimised", "(all files)")
     run.started_at = time.monotonic()
@@ -47,9 +60,11 @@ async def run_memory(
     records: list[dict[str, Any]] = []
     end_rss: float | None = None
     client: BenchClient | None = None
+    resources: list[dict[str, Any]] = []
+    log_path = settings.log_dir / f"server-{profile}-{'soak' if gpu else 'memory'}.log"
     try:
         client = await BenchClient.start(
-            server_env(sim), MODES["optimised"], settings.log_dir / f"server-{profile}-memory.log"
+            server_env(sim, gpu), MODES["fallback" if gpu else "optimised"], log_path
         )
         await wait_ready(client)
         if sim is not None:
@@ -87,6 +102,10 @@ async def run_memory(
             if sim is not None:
                 # Keep the simulator's log short; prompts are dropped, counts are what we need.
                 records += [{k: v for k, v in r.items() if k != "prompt"} for r in await sim.take_records()]
+            if gpu is not None:
+                await gpu.take_records()
+                process = (await client.stats()).get("process", {})
+                resources.append({"keystrokes": replayer.keys, "rssMb": rss_mb(pid), **process})
         run.errors += replayer.problems
         await asyncio.sleep(1.0)
         end_rss = rss_mb(pid)
@@ -99,6 +118,9 @@ async def run_memory(
     run.sim_records = records if sim is not None else None
     run.duration_s = time.monotonic() - run.started_at
     first = next((rss for count, rss in samples if count == FIRST_SAMPLE_AT), None)
+    if gpu is not None:
+        problems = _log_problems(log_path)
+        run.errors += [f"server log: {line}" for line in problems]
     report = {
         "profile": profile,
         "keystrokes": sum(1 for r in run.requests),
@@ -108,6 +130,13 @@ async def run_memory(
         "rssEndMb": end_rss,
         "rssGrowthMb": None if first is None or end_rss is None else round(end_rss - first, 2),
         "samples": [{"keystrokes": count, "rssMb": rss} for count, rss in samples],
+        "soak": None
+        if gpu is None
+        else {
+            "resources": resources,
+            "logProblems": _log_problems(log_path),
+            "errors": list(run.errors),
+        },
         "metrics": metrics([run], count_tokens),
     }
     return report, run

@@ -21,7 +21,20 @@ from spark_lsp.bench.user import RegionProgress
 logger = logging.getLogger(__name__)
 
 # Initialization options per mode; the naive baseline turns every latency optimisation off server-side.
-MODES: dict[str, dict[str, Any] | None] = {"optimised": None, "naive": {"naiveBaseline": True}}
+MODES: dict[str, dict[str, Any] | None] = {
+    "optimised": None,
+    "naive": {"naiveBaseline": True},
+    # The fault scenario: the same server with and without per-request fallback to the GPU tier.
+    "fallback": {"routing": {"fallback": True}},
+    "no-fallback": {"routing": {"fallback": False}},
+}
+# `--faults`: the fast tier answers 429 to 20% of requests and stalls 5% of streams before the first
+# token (long enough to miss the inline first-token deadline).
+FAULT_MIX = (
+    '[{"probability": 0.2, "fault": {"type": "status", "status": 429, "retry_after_ms": 500}},'
+    ' {"probability": 0.05, "fault": {"type": "stall_before_first_token", "ms": 3000}}]'
+)
+GPU_SIM_MODEL = "sim-gpu-coder"
 READY_TIMEOUT_S = 15.0
 # The tokenizer loads in a worker thread from `initialize` (~0.15 s): waiting keeps that one-off cost
 # out of the first keystroke's overhead sample.
@@ -43,17 +56,36 @@ def label(profile: str, mode: str) -> str:
     return profile if mode == "optimised" else f"{profile} {mode}"
 
 
-def server_env(sim: SimRunner | None) -> dict[str, str]:
-    """The server's environment: the simulator's URL, model and certificate, or the real one (live)."""
+def server_env(sim: SimRunner | None, gpu: SimRunner | None = None) -> dict[str, str]:
+    """The server's environment: the simulator's URL, model and certificate, or the real one (live);
+    with `gpu`, a GPU tier on a second simulator (both simulators' certificates are then trusted)."""
     if sim is None:
         return dict(os.environ)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CEREBRAS_", "SPARK_LSP_"))}
     env.update(
         {"CEREBRAS_BASE_URL": sim.url, "CEREBRAS_API_KEY": "sim-key", "SPARK_LSP_FAST_MODEL": sim.model}
     )
-    if sim.cert:
-        env["SSL_CERT_FILE"] = sim.cert
+    certs = [runner.cert for runner in (sim, gpu) if runner is not None and runner.cert]
+    if gpu is not None:
+        env.update(
+            {
+                "SPARK_LSP_GPU_BASE_URL": gpu.url + "/v1",
+                "SPARK_LSP_GPU_API_KEY": "sim-key",
+                "SPARK_LSP_GPU_MODEL": gpu.model,
+            }
+        )
+    if certs:
+        env["SSL_CERT_FILE"] = _bundle(certs)
     return env
+
+
+def _bundle(certs: list[str]) -> str:
+    """One CA file holding every simulator's self-signed certificate."""
+    if len(certs) == 1:
+        return certs[0]
+    bundle = Path(certs[0]).with_name("bench-ca-bundle.pem")
+    bundle.write_text("".join(Path(cert).read_text() for cert in certs))
+    return str(bundle)
 
 
 async def wait_ready(client: BenchClient) -> dict[str, Any]:
@@ -79,7 +111,12 @@ def _budget_s(plan: FilePlan, timing: Timing) -> float:
 
 
 async def run_file(
-    plan: FilePlan, profile: str, mode: str, sim: SimRunner | None, settings: RunSettings
+    plan: FilePlan,
+    profile: str,
+    mode: str,
+    sim: SimRunner | None,
+    settings: RunSettings,
+    gpu: SimRunner | None = None,
 ) -> FileRun:
     """Replay one file's regions through a fresh server; never raises for server trouble, records it."""
     source = plan.source
@@ -90,7 +127,7 @@ async def run_file(
     try:
         if sim is not None:
             await sim.take_records()
-        client = await BenchClient.start(server_env(sim), MODES[mode], log_path)
+        client = await BenchClient.start(server_env(sim, gpu), MODES[mode], log_path)
         await wait_ready(client)
         if sim is not None:
             await sim.take_records()  # drop the start-up `GET /v1/models`
@@ -167,27 +204,36 @@ async def run_profile(
     seed: int,
     live: bool,
     progress: Any = None,
+    faults: bool = False,
 ) -> list[FileRun]:
-    """Every file in every mode against one simulator (or the live providers)."""
+    """Every file in every mode against one simulator (or the live providers); with `faults`, the
+    simulator injects the fault mix and a second one serves as the GPU tier."""
     runs: list[FileRun] = []
     sim: SimRunner | None = None
+    gpu: SimRunner | None = None
     sim_log = settings.log_dir / f"sim-{profile}.log"
+    extra = ("--fault-mix", FAULT_MIX) if faults else ()
     try:
         if not live:
-            sim = await SimRunner.start(profile, truth, tls, seed, sim_log)
+            sim = await SimRunner.start(profile, truth, tls, seed, sim_log, extra)
+            if faults:
+                gpu_log = settings.log_dir / "sim-gpu-tier.log"
+                gpu_args = ("--model", GPU_SIM_MODEL)
+                gpu = await SimRunner.start("gpu", truth, tls, seed, gpu_log, gpu_args)
         for plan in plans:
             # Modes alternate file by file, so drift on a noisy machine hits both alike.
             for mode in modes:
                 if sim is not None and not sim.alive():
                     await sim.stop()
-                    sim = await SimRunner.start(profile, truth, tls, seed, sim_log)
-                run = await run_file(plan, profile, mode, sim, settings)
+                    sim = await SimRunner.start(profile, truth, tls, seed, sim_log, extra)
+                run = await run_file(plan, profile, mode, sim, settings, gpu)
                 if sim is not None and not sim.alive():
                     run.errors.append(f"the simulator exited; see {sim_log}")
                 runs.append(run)
                 if progress is not None:
                     progress(run)
     finally:
-        if sim is not None:
-            await sim.stop()
+        for runner in (sim, gpu):
+            if runner is not None:
+                await runner.stop()
     return runs

@@ -7,6 +7,7 @@ import contextlib
 import json
 import ssl
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -36,9 +37,17 @@ class SimRunner:
         self._control = httpx.AsyncClient(base_url=self.url, verify=verify, timeout=15.0)
 
     @classmethod
-    async def start(cls, profile: str, truth: list[Path], tls: bool, seed: int, log_path: Path) -> SimRunner:
+    async def start(
+        cls,
+        profile: str,
+        truth: list[Path],
+        tls: bool,
+        seed: int,
+        log_path: Path,
+        extra_args: Sequence[str] = (),
+    ) -> SimRunner:
         """Start the simulator playing a perfect model of `truth` with the latency of `profile`."""
-        args = ["--profile", profile, "--port", "0", "--seed", str(seed)]
+        args = ["--profile", profile, "--port", "0", "--seed", str(seed), *extra_args]
         if tls:
             args.append("--tls")
         for path in truth:
