@@ -48,9 +48,10 @@ class SparkProtocol(LanguageServerProtocol):
         # registration later, advertise hover only once it is enabled (see handlers/lifecycle.py).
         text_document = params.capabilities.text_document
         hover = text_document.hover if text_document else None
-        if hover is not None and hover.dynamic_registration:
+        session = self._server.session  # type: ignore[attr-defined]
+        if hover is not None and hover.dynamic_registration and not session.settings.hover.enabled:
             result.capabilities.hover_provider = None
-            self._server.session.hover_registration = "dynamic"  # type: ignore[attr-defined]
+            session.hover_registration = "dynamic"
         return result
 
     def _user_handler(self, method: str, params: Any) -> None:
