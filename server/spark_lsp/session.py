@@ -125,7 +125,7 @@ class Session:
         return decision
 
     def known_exclusion(self, uri: str) -> Exclusion | None:
-        """The exclusion already decided for `uri` (at didOpen), without waiting; None if allowed or unknown."""
+        """The exclusion decided for `uri` at didOpen, without waiting; None if allowed or not known yet."""
         return self._exclusions.get(uri)
 
     def first_time_excluded(self, uri: str) -> bool:

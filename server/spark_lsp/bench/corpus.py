@@ -5,18 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-LANGUAGES = {
-    ".py": "python",
-    ".js": "javascript",
-    ".mjs": "javascript",
-    ".ts": "typescript",
-    ".go": "go",
-    ".rs": "rust",
-    ".java": "java",
-    ".c": "c",
-    ".h": "c",
-    ".cpp": "cpp",
-}
+from spark_lsp.engine.languages import language_for
 
 
 @dataclass(frozen=True)
@@ -45,7 +34,7 @@ def corpus_paths(directory: Path) -> list[Path]:
 
 def language_of(path: Path) -> str:
     """The LSP language id for a file name."""
-    return LANGUAGES.get(path.suffix.lower(), "plaintext")
+    return language_for(path.name)
 
 
 def load_sources(paths: list[Path]) -> list[SourceFile]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from spark_lsp.bench.user import Verdict
+from spark_lsp.bench.user import RegionProgress, Verdict
 
 # probe: an invoked request at the end of a complete file; echo: one for a document that is not open,
 # which the server answers at once (the LSP round-trip floor).
@@ -65,3 +65,11 @@ class FileRun:
     messages: list[str] = field(default_factory=list)
     started_at: float = 0.0
     duration_s: float = 0.0
+
+    def count(self, progress: RegionProgress) -> None:
+        """Add what was done in one region (also when the server died half-way through it)."""
+        self.effort += progress.effort
+        self.typed += progress.typed
+        self.accepted += progress.accepted
+        self.auto_indent += progress.auto_indent
+        self.tabs += progress.tabs

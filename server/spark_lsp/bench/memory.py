@@ -94,11 +94,7 @@ async def run_memory(
                     index,
                 )
             finally:
-                run.effort += progress.effort
-                run.typed += progress.typed
-                run.accepted += progress.accepted
-                run.auto_indent += progress.auto_indent
-                run.tabs += progress.tabs
+                run.count(progress)
             if sim is not None:
                 # Keep the simulator's log short; prompts are dropped, counts are what we need.
                 records += [{k: v for k, v in r.items() if k != "prompt"} for r in await sim.take_records()]

@@ -186,12 +186,7 @@ async def _type_regions(replayer: Replayer, plan: FilePlan, run: FileRun) -> Non
                 index,
             )
         finally:
-            # Count what was done even when the server died half-way through the region.
-            run.effort += progress.effort
-            run.typed += progress.typed
-            run.accepted += progress.accepted
-            run.auto_indent += progress.auto_indent
-            run.tabs += progress.tabs
+            run.count(progress)
 
 
 async def run_profile(

@@ -22,31 +22,6 @@ STEP_SYSTEM_PROMPT = (
     "You carry out one step of a refactor. Reply with the complete new content of the file in exactly "
     "one fenced code block and nothing else. Keep everything the step does not ask to change as it is."
 )
-_EXTENSIONS: dict[str, str] = {
-    ".py": "python",
-    ".pyi": "python",
-    ".js": "javascript",
-    ".jsx": "javascriptreact",
-    ".ts": "typescript",
-    ".tsx": "typescriptreact",
-    ".go": "go",
-    ".rs": "rust",
-    ".java": "java",
-    ".c": "c",
-    ".h": "c",
-    ".cpp": "cpp",
-    ".hpp": "cpp",
-    ".cs": "csharp",
-    ".rb": "ruby",
-    ".php": "php",
-    ".sh": "shellscript",
-    ".json": "json",
-    ".css": "css",
-    ".md": "markdown",
-    ".toml": "toml",
-    ".yaml": "yaml",
-    ".yml": "yaml",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,11 +53,6 @@ class FileText:
     version: int | None = None
     exists: bool = True
     eol: str = "\n"
-
-
-def language_for(path: str) -> str:
-    """The LSP language id a file name suggests ("plaintext" when unknown)."""
-    return _EXTENSIONS.get(os.path.splitext(path)[1].lower(), "plaintext")
 
 
 def inside(path: str, roots: Sequence[str]) -> bool:

@@ -20,7 +20,8 @@ from spark_lsp.engine.checked_generation import Failure
 from spark_lsp.engine.documents import split_lines
 from spark_lsp.engine.edits import line_edits
 from spark_lsp.engine.generation import Deadlines
-from spark_lsp.engine.refactor import FileText, inside, language_for
+from spark_lsp.engine.languages import language_for
+from spark_lsp.engine.refactor import FileText, inside
 from spark_lsp.engine.refactor_run import FileChange, Models, RefactorRequest, RefactorResult, run_refactor
 from spark_lsp.handlers.code_actions import (
     REFACTOR_COMMAND,
