@@ -1,4 +1,4 @@
-"""Command line: `spark-lsp serve | sim`, and logging set-up."""
+"""Command line: `spark-lsp serve | sim | bench`, and logging set-up."""
 
 from __future__ import annotations
 
