@@ -28,7 +28,12 @@ TEXT = "def add(a, b):\n    return \n"
 FAST_ANSWER = {"text": "a + b  # fast", "repeat": -1}
 GPU_ANSWER = {"text": "a + b  # gpu", "repeat": -1}
 # Short deadlines keep the tests quick; the logic is the same as with the defaults.
-ROUTING = {"routing": {"deadlines": {"inline": {"firstTokenMs": 400, "totalMs": 2500}}}, "keepWarmS": 0}
+# No prefetch: each test counts the requests it makes itself.
+ROUTING = {
+    "routing": {"deadlines": {"inline": {"firstTokenMs": 400, "totalMs": 2500}}},
+    "keepWarmS": 0,
+    "inline": {"prefetch": False},
+}
 
 
 async def _complete(client: Any, uri: str = URI) -> list[str]:
