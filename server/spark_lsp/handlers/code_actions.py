@@ -6,9 +6,9 @@ import asyncio
 import logging
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 from lsprotocol import types
@@ -28,6 +28,7 @@ from spark_lsp.engine.quickfix import (
     ActionKind,
     Problem,
     Rewrite,
+    RewriteJob,
     interpret,
     interpret_tests,
     max_tokens_for,
@@ -269,42 +270,66 @@ def _request(
     )
 
 
+_T = TypeVar("_T")
+
+
 def _path(uri: str) -> str:
     return to_fs_path(uri) or uri
+
+
+def _job(
+    ls: SparkLanguageServer,
+    data: ActionData,
+    snapshot: DocumentSnapshot,
+    kind: ActionKind,
+    first: int,
+    last: int,
+    problem: Problem | None,
+) -> RewriteJob:
+    """What the model is asked to rewrite, with its context within the quick-fix token budget."""
+    session = ls.session
+    return plan_job(
+        snapshot.lines,
+        os.path.basename(_path(data.uri)),
+        snapshot.language_id,
+        kind,
+        first,
+        last,
+        problem,
+        session.counter,
+        session.settings.quickfix.context_tokens,
+        snapshot.eol,
+    )
+
+
+async def _ask(
+    ls: SparkLanguageServer, job: RewriteJob, prediction: str | None, check: Callable[[str], _T | Failure]
+) -> _T | Failure:
+    """The model's answer for `job` that passes `check` (the GPU tier retries a bad fast-tier answer)."""
+    session = ls.session
+    messages = rewrite_messages(job)
+    limit = max_tokens_for(job, session.counter, session.settings.quickfix.max_tokens)
+    return await generate_checked(
+        session.router,
+        session.stats,
+        "quickfix",
+        lambda tier: _request(ls, tier, messages, limit, prediction),
+        _deadlines(ls),
+        check,
+    )
 
 
 async def _rewrite_edit(
     ls: SparkLanguageServer, data: ActionData, snapshot: DocumentSnapshot
 ) -> types.WorkspaceEdit | str:
     session = ls.session
-    settings = session.settings.quickfix
     encoding = session.encoding
     first, _ = snapshot.position_to_index(*data.start, encoding)
     last, last_index = snapshot.position_to_index(*data.end, encoding)
     if last > first and last_index == 0:
         last -= 1  # a selection ending at the start of a line does not include that line
-    job = plan_job(
-        snapshot.lines,
-        os.path.basename(_path(data.uri)),
-        snapshot.language_id,
-        data.kind,
-        first,
-        last,
-        _problem(data.problem),
-        session.counter,
-        settings.context_tokens,
-        snapshot.eol,
-    )
-    messages = rewrite_messages(job)
-    limit = max_tokens_for(job, session.counter, settings.max_tokens)
-    result = await generate_checked(
-        session.router,
-        session.stats,
-        "quickfix",
-        lambda tier: _request(ls, tier, messages, limit, job.original),
-        _deadlines(ls),
-        lambda answer: interpret(job, answer),
-    )
+    job = _job(ls, data, snapshot, data.kind, first, last, _problem(data.problem))
+    result = await _ask(ls, job, job.original, lambda answer: interpret(job, answer))
     if isinstance(result, Failure):
         return result.reason
     assert isinstance(result, Rewrite)
@@ -327,7 +352,6 @@ async def _tests_edit(
     ls: SparkLanguageServer, data: ActionData, snapshot: DocumentSnapshot
 ) -> types.WorkspaceEdit | str:
     session = ls.session
-    settings = session.settings.quickfix
     encoding = session.encoding
     test_path = sibling_test_path(_path(data.uri), snapshot.language_id)
     if test_path is None:
@@ -340,27 +364,9 @@ async def _tests_edit(
         return f"the editor cannot create {os.path.basename(test_path)}; create it and try again."
     first, _ = snapshot.position_to_index(*data.start, encoding)
     last, _ = snapshot.position_to_index(*data.end, encoding)
-    job = plan_job(
-        snapshot.lines,
-        os.path.basename(_path(data.uri)),
-        snapshot.language_id,
-        "tests",
-        first,
-        last,
-        None,
-        session.counter,
-        settings.context_tokens,
-        snapshot.eol,
-    )
-    messages = rewrite_messages(job)
-    limit = max_tokens_for(job, session.counter, settings.max_tokens)
-    addition = await generate_checked(
-        session.router,
-        session.stats,
-        "quickfix",
-        lambda tier: _request(ls, tier, messages, limit, None),
-        _deadlines(ls),
-        lambda answer: interpret_tests(answer, snapshot.language_id, existing),
+    job = _job(ls, data, snapshot, "tests", first, last, None)
+    addition = await _ask(
+        ls, job, None, lambda answer: interpret_tests(answer, snapshot.language_id, existing)
     )
     if isinstance(addition, Failure):
         return addition.reason
