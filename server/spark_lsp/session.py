@@ -57,7 +57,7 @@ class Session:
         self.providers_ready = asyncio.Event()
         self.last_activity = time.monotonic()
         self._keep_warm: asyncio.Task[None] | None = None
-        self._prefetches: dict[str, tuple[tuple[int, int, str], asyncio.Task[None]]] = {}
+        self._prefetches: dict[str, tuple[tuple[int, int, str], asyncio.Task[Any]]] = {}
         self.completer.on_cache_miss = self.cancel_prefetch
         self.completer.current_lines = self._current_lines
         self.workspace_roots: list[str] = []
@@ -242,8 +242,7 @@ class Session:
         if current is not None and current[0] == key:
             return
         self.cancel_prefetch(request.uri)
-        work = self.completer.prefetch(request, shown, self.inline_options())
-        task = asyncio.ensure_future(work)
+        task = self.completer.prefetch(request, shown, self.inline_options())
         self._prefetches[request.uri] = (key, task)
         self.keep(task)
 

@@ -314,6 +314,56 @@ async def test_prefetch_answers_the_line_after_an_accepted_suggestion(
     assert counter(report, "inline.cacheHits") == 1
 
 
+async def test_a_request_where_a_prefetch_is_under_way_waits_for_it(
+    sim: SimProcess, start_client: StartClient
+) -> None:
+    sim.script(
+        {"text": "sum(items)", "match": "result = <|fim_suffix|>"},
+        {
+            "text": "\n    return result\n\n\ndef other():",
+            "match": "result = sum(items)<|fim_suffix|>",
+            "ttft_ms": 400,
+        },
+    )
+    client = await start_client(server_env(sim))
+    open_document(client, URI, "def total(items):\n    result = \n\n\ndef other():\n    pass\n")
+
+    first = await client.text_document_inline_completion_async(inline_params(URI, 1, 13))
+    assert _items(first) == ["sum(items)"]
+    insert(client, URI, 2, 1, 13, "sum(items)")  # Tab, while the prefetch waits for its first token
+    second = await client.text_document_inline_completion_async(inline_params(URI, 1, 23, invoked=False))
+
+    # The accepted line's continuation, shown multi-line from the end of the line.
+    assert _items(second) == ["\n    return result"]
+    prompts = [r["prompt"] for r in sim.completion_requests()]
+    assert sum("result = sum(items)<|fim_suffix|>\n\n\ndef" in p for p in prompts) == 1  # asked once
+    report = await stats(client)
+    assert counter(report, "inline.reusedStreams") == 1
+    assert counter(report, "prefetch.abandoned") == 0
+
+
+async def test_nothing_to_add_is_remembered_for_keystrokes_but_not_for_an_explicit_request(
+    sim: SimProcess, start_client: StartClient
+) -> None:
+    sim.script(
+        {"text": "sum(items)", "match": "result = <|fim_suffix|>"},
+        {"text": "", "match": "result = sum(items)<|fim_suffix|>", "repeat": -1},
+    )
+    client = await start_client(server_env(sim))
+    open_document(client, URI, "def total(items):\n    result = \n")
+
+    first = await client.text_document_inline_completion_async(inline_params(URI, 1, 13))
+    assert _items(first) == ["sum(items)"]
+    await asyncio.to_thread(sim.wait_for, lambda rs: len(rs) == 2 and rs[1]["outcome"] == "completed")
+    insert(client, URI, 2, 1, 13, "sum(items)")  # Tab
+    typed = await client.text_document_inline_completion_async(inline_params(URI, 1, 23, invoked=False))
+    assert _items(typed) == [] and len(sim.completion_requests()) == 2  # answered from memory
+    invoked = await client.text_document_inline_completion_async(inline_params(URI, 1, 23))
+    assert _items(invoked) == [] and len(sim.completion_requests()) == 3  # asked afresh
+    report = await stats(client)
+    assert counter(report, "inline.cacheHits") == 1
+
+
 async def test_naive_baseline_switches_the_optimisations_off(
     sim: SimProcess, start_client: StartClient
 ) -> None:

@@ -572,11 +572,17 @@ def test_duplicates_of_later_lines_below_are_cut_with_the_closers_before_them() 
         line_prefix="            ",
         line_suffix="",
         lines_above=("        for method in (",),
-        lines_below=("        ):", "            base_method = getattr(Flask, method.__name__)", "            f()"),
+        lines_below=(
+            "        ):",
+            "            base_method = getattr(Flask, method.__name__)",
+            "            f()",
+        ),
         multiline=True,
         indent_unit="    ",
     )
-    suggestion = '"get",\n            "post",\n        ):\n            base_method = getattr(Flask, method.__name__)'
+    suggestion = (
+        '"get",\n            "post",\n        ):\n            base_method = getattr(Flask, method.__name__)'
+    )
     assert drop_suffix_duplicate_lines(suggestion, ctx) == '"get",\n            "post",'
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from spark_lsp.engine.cursor import cursor_context, prefix_tail, strip_eol
 from spark_lsp.engine.debounce import TypingRhythm
+from spark_lsp.engine.inline import InlineRequest, accepted
 from spark_lsp.engine.mode import wants_multiline
 from spark_lsp.engine.stats import LatencySeries, Stats
 from spark_lsp.engine.suggestion_cache import CachedSuggestion, SuggestionCache
@@ -11,20 +14,21 @@ from spark_lsp.engine.tokens import LineTokenCounter, estimate_tokens, load_enco
 
 
 def test_mid_line_text_means_single_line() -> None:
-    assert not wants_multiline("x = foo(", "bar)", ())
-    assert not wants_multiline("    ", "return x", ("def f():",))
+    assert not wants_multiline("x = foo(", "bar)")
+    assert not wants_multiline("    ", "return x")
 
 
-def test_block_openers_and_blank_lines_below_them_are_multi_line() -> None:
-    assert wants_multiline("def f(x):", "", ())
-    assert wants_multiline("    ", "", ("def f(x):",))
-    assert wants_multiline("", "", ("# sort the items by date", ""))
-    assert wants_multiline("const f = () => {", "}", ())
+def test_block_openers_and_empty_lines_are_multi_line() -> None:
+    assert wants_multiline("def f(x):", "")
+    assert wants_multiline("    ", "")
+    assert wants_multiline("", "")
+    assert wants_multiline("const f = () => {", "}")
+    assert wants_multiline("    ", ")")
 
 
-def test_plain_statements_are_single_line() -> None:
-    assert not wants_multiline("x = ", "", ())
-    assert not wants_multiline("    ", "", ("    x = 1",))
+def test_statements_being_written_are_single_line() -> None:
+    assert not wants_multiline("x = ", "")
+    assert not wants_multiline("    x = 1", "")
 
 
 def test_debounce_follows_the_typing_rhythm() -> None:
@@ -118,3 +122,17 @@ def test_cursor_context_and_prefix_tail() -> None:
     assert prefix_tail(lines, 1, 11, 8) == " return "
     assert prefix_tail(lines, 1, 4, 100) == "def f(x):\r\n    "
     assert strip_eol("a\r\n") == "a" and strip_eol("a\r") == "a" and strip_eol("a") == "a"
+
+
+def test_accepting_a_suggestion_changes_only_the_cursor_line() -> None:
+
+    lines = ("def f():\n", "    x = \n", "    return x\n", "")
+    request = InlineRequest("u", 1, "python", lines, 1, 8, "    ", "\n", True, 0.0)
+    one_line = accepted(request, "1")
+    assert one_line.lines == ("def f():\n", "    x = 1\n", "    return x\n", "")
+    assert (one_line.line, one_line.index, one_line.automatic) == (1, 9, False)
+    two_lines = accepted(request, "1\n    y = 2")
+    assert two_lines.lines == ("def f():\n", "    x = 1\n", "    y = 2\n", "    return x\n", "")
+    assert (two_lines.line, two_lines.index) == (2, 9)
+    at_the_end = accepted(replace(request, lines=("x = ",), line=0, index=4), "1\n")
+    assert at_the_end.lines == ("x = 1\n", "") and (at_the_end.line, at_the_end.index) == (1, 0)

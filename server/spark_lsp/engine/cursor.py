@@ -28,7 +28,7 @@ def cursor_context(
     above = tuple(strip_eol(text) for text in lines[max(0, line - NEARBY_LINES) : line])
     below = tuple(strip_eol(text) for text in lines[line + 1 : line + 1 + NEARBY_LINES])
     if multiline is None:
-        multiline = wants_multiline(line_prefix, line_suffix, above)
+        multiline = wants_multiline(line_prefix, line_suffix)
     return CompletionContext(
         line_prefix=line_prefix,
         line_suffix=line_suffix,

@@ -180,9 +180,15 @@ class InlineCompleter:
         hit = self.cache.lookup(request.uri, request.line, request.index, tail, context.line_suffix)
         if hit is None:
             return None
-        _, rest = hit
+        entry, rest = hit
+        if not entry.text:
+            # The model was asked about this very text and had nothing to add; asking again on a
+            # keystroke would get the same. An explicit invocation asks afresh.
+            return Suggestion("", "cache") if request.automatic else None
         # Re-filter against the current context: e.g. an auto-closed bracket may now follow the cursor.
-        text = apply_filters(rest, context)
+        # The mode stays the suggestion's own: typing into a multi-line suggestion, or accepting the
+        # line before a prefetched one, must not cut what is left of it to one line.
+        text = apply_filters(rest, replace(context, multiline=context.multiline or entry.multiline))
         return Suggestion(_with_eol(text, request.eol), "cache") if text else None
 
     def remember(self, request: InlineRequest, context: CompletionContext, text: str) -> None:
@@ -211,7 +217,7 @@ class InlineCompleter:
             elapsed_ms = (time.perf_counter() - started) * 1000
             stats.observe("inline.overhead", elapsed_ms)
             stats.observe("inline.endToEnd", elapsed_ms)
-            return cached
+            return cached if cached.text else None
         if not options.settings.enabled:
             return None
         try:
@@ -220,7 +226,7 @@ class InlineCompleter:
             stats.count("inline.cancelled")
             raise
         if reused is not None:
-            return reused
+            return reused if reused.text else None
         if self.on_cache_miss is not None:
             self.on_cache_miss(request.uri)
 
@@ -234,14 +240,19 @@ class InlineCompleter:
             if flight is not None:
                 self._after_cancel(flight, naive)
             raise
-        if result is None:
+        if result is None or not result[0]:
             return None
         text, tier = result
         stats.count("inline.suggestions")
         return Suggestion(_with_eol(text, request.eol), tier)
 
     def _start_flight(
-        self, request: InlineRequest, context: CompletionContext, options: InlineOptions, waited: float
+        self,
+        request: InlineRequest,
+        context: CompletionContext,
+        options: InlineOptions,
+        waited: float,
+        series: str = "inline",
     ) -> Flight:
         """Run the generation in its own task, so cancelling the request need not cancel it."""
         previous = self._flights.pop(request.uri, None)
@@ -256,9 +267,14 @@ class InlineCompleter:
             return holder[0].stopper
 
         async def fly() -> tuple[str, str] | None:
-            result = await self.generate(request, context, options, waited=waited, make_stopper=stopper)
+            result = await self.generate(
+                request, context, options, waited=waited, series=series, make_stopper=stopper
+            )
             if result is not None and not options.naive:
+                # Empty answers too: the next keystroke request at this place needs no round-trip.
                 self.remember(request, context, result[0])
+                if series != "inline" and result[0]:  # inline ones are counted when answered
+                    self.stats.count(f"{series}.suggestions")
             return result
 
         flight = Flight(request, context, asyncio.ensure_future(fly()))
@@ -304,9 +320,10 @@ class InlineCompleter:
         if typed is None or not at_end or not consistent(typed, partial):
             flight.task.cancel()
             return None
-        if len(partial) <= len(typed.replace("\r\n", "\n")):
+        if typed and len(partial) <= len(typed.replace("\r\n", "\n")):
             # Nothing streamed yet beyond what was typed: waiting would be a gamble on the stream's
             # future (and counts as our overhead). Start afresh instead; the new flight replaces it.
+            # With nothing typed (the same text, e.g. a prefetch's place) any answer fits: wait.
             return None
         self.stats.count("inline.reusedStreams")
         try:
@@ -319,7 +336,8 @@ class InlineCompleter:
         cached = self.from_cache(request, context)
         if cached is not None:
             self.stats.count("inline.cacheHits")
-            self.stats.count("inline.suggestions")
+            if cached.text:
+                self.stats.count("inline.suggestions")
         return cached
 
     @staticmethod
@@ -348,7 +366,10 @@ class InlineCompleter:
         series: str = "inline",
         make_stopper: Callable[[], EarlyStop | None] | None = None,
     ) -> tuple[str, str] | None:
-        """One routed round-trip, read until the answer is complete and cleaned up: (text, tier name)."""
+        """One routed round-trip, read until the answer is complete and cleaned up: (text, tier name).
+
+        The text is "" when the model answered with nothing worth showing; None means no answer.
+        """
         stats = self.stats
         if not self.router.candidates_exist("inline"):
             return None
@@ -396,28 +417,31 @@ class InlineCompleter:
             stats.observe("inline.endToEnd", elapsed * 1000)
         if not text:
             stats.count(f"{series}.empty")
-            return None
         return text, generation.tier.name
 
-    async def prefetch(self, request: InlineRequest, shown: str, options: InlineOptions) -> None:
+    def prefetch(
+        self, request: InlineRequest, shown: str, options: InlineOptions
+    ) -> asyncio.Task[tuple[str, str] | None]:
         """Fetch what follows `shown` as if it were accepted, so that accepting it, then typing on
         (usually Enter and the editor's indentation), is answered from the cache.
+
+        It runs as the document's flight: a request that arrives at the place it was made for (the
+        user accepted) waits for it instead of asking again.
         """
         future = accepted(request, shown)
         context = cursor_context(
             future.lines, future.line, future.index, future.indent_unit, future.eol, multiline=True
         )
         self.stats.count("prefetch.requests")
-        result = await self.generate(future, context, options, series="prefetch")
-        if result is not None:
-            self.remember(future, context, result[0])
-            self.stats.count("prefetch.suggestions")
+        return self._start_flight(future, context, options, 0.0, series="prefetch").task
 
 
 def accepted(request: InlineRequest, text: str) -> InlineRequest:
     """The request as it would be after `text` (in document line endings) is inserted at the cursor."""
     current = request.lines[request.line]
     inserted = split_lines(current[: request.index] + text + current[request.index :])
+    if request.line + 1 < len(request.lines):
+        inserted.pop()  # the "" after the line's own terminator: the next line follows instead
     lines = (*request.lines[: request.line], *inserted, *request.lines[request.line + 1 :])
     normalized = text.replace("\r\n", "\n").replace("\r", "\n")
     newlines = normalized.count("\n")

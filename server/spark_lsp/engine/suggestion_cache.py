@@ -51,7 +51,7 @@ class SuggestionCache:
         self._per_document = per_document
 
     def put(self, uri: str, entry: CachedSuggestion) -> None:
-        """Remember a suggestion that was shown."""
+        """Remember a suggestion, or with empty text that there is nothing to suggest at a place."""
         entries = self._entries.get(uri)
         if entries is None:
             entries = self._entries[uri] = deque(maxlen=self._per_document)
@@ -65,7 +65,8 @@ class SuggestionCache:
             if entry.line_suffix != line_suffix:
                 continue
             typed = _typed_length(entry, line, index)
-            if typed is None or typed == len(entry.text):
+            # An empty entry (the model had nothing to add here) matches only its own place.
+            if typed is None or (typed == len(entry.text) and entry.text):
                 continue
             expected = entry.prefix_tail + entry.text[:typed]
             if prefix_tail.endswith(expected[-TAIL_CHARS:]):
