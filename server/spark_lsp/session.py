@@ -233,13 +233,18 @@ class Session:
             raise
 
     def prefetch(self, request: InlineRequest, shown: str) -> None:
-        """Start fetching what follows a shown suggestion (once per place it would end)."""
+        """Start fetching what follows a shown suggestion (once per place it would end, and only
+        when nothing under way or in the cache answers that place already)."""
         if self.settings.naive_baseline or not self.settings.inline.prefetch:
             return
         future = accepted(request, shown)
         key = (future.line, future.index, prefix_tail(future.lines, future.line, future.index, 64))
         current = self._prefetches.get(request.uri)
         if current is not None and current[0] == key:
+            return
+        # A generation still reading the lines after the shown one fills the cache for that place; so
+        # does an answer that ran into the code below (nothing comes after it).
+        if self.completer.flying(request.uri) or self.completer.knows(future):
             return
         self.cancel_prefetch(request.uri)
         task = self.completer.prefetch(request, shown, self.inline_options())

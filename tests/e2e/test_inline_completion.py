@@ -83,7 +83,7 @@ async def test_chat_prompt_and_fenced_answer(sim: SimProcess, start_client: Star
     assert "    return {{FILL_HERE}}\n" in user
 
 
-async def test_single_line_mode_stops_reading_at_the_first_line_break(
+async def test_a_line_being_written_is_answered_at_its_line_break(
     sim: SimProcess, start_client: StartClient
 ) -> None:
     long_tail = "".join(f"\nline_{i} = {i}" for i in range(300))
@@ -95,9 +95,30 @@ async def test_single_line_mode_stops_reading_at_the_first_line_break(
 
     assert _items(result) == ["a + b"]
     record = sim.wait_for(lambda rs: rs and rs[0]["outcome"] != "in_progress")[0]
-    assert record["outcome"] == "client_disconnected"
-    assert record["tokens_planned"] == 64  # the single-line max_tokens
+    assert record["outcome"] == "client_disconnected"  # the next line leaves the function: stop
     assert record["tokens_sent"] < record["tokens_planned"] / 2
+
+
+async def test_the_lines_after_a_line_being_written_come_in_the_same_round_trip(
+    sim: SimProcess, start_client: StartClient
+) -> None:
+    # Slow enough that the first line is answered long before the stream ends.
+    rest = "\n    return result\n\n\ndef other():\n    pass"
+    sim.script({"text": "sum(items)" + rest, "tokens_per_second": 40})
+    client = await start_client(server_env(sim))
+    open_document(client, URI, "def total(items):\n    result = \n\n\ndef other():\n    pass\n")
+
+    first = await client.text_document_inline_completion_async(inline_params(URI, 1, 13))
+    assert _items(first) == ["sum(items)"]
+    assert sim.completion_requests()[0]["outcome"] == "in_progress"  # answered before the stream ended
+    insert(client, URI, 2, 1, 13, "sum(items)")  # Tab
+    second = await client.text_document_inline_completion_async(inline_params(URI, 1, 23, invoked=False))
+
+    assert _items(second) == ["\n    return result"]
+    assert len(sim.completion_requests()) == 1  # neither a second request nor a prefetch
+    report = await stats(client)
+    assert counter(report, "inline.reusedStreams") == 1  # the Tab came while it streamed
+    assert counter(report, "prefetch.requests") == 0
 
 
 async def test_multi_line_body_after_a_block_opener(sim: SimProcess, start_client: StartClient) -> None:

@@ -68,7 +68,7 @@ async def generate_checked(
         accepted.append(outcome)
         return True
 
-    def stopper() -> FenceStop | None:
+    def stopper(tier: Tier) -> FenceStop | None:
         return FenceStop() if stop_at_fence else None
 
     if not router.candidates_exist(task):

@@ -239,6 +239,20 @@ def drop_suffix_duplicate_lines(suggestion: str, ctx: CompletionContext) -> str:
     return suggestion if start is None else "\n".join(lines[:start])
 
 
+def runs_into_code_below(answer: str, shown: str, ctx: CompletionContext) -> bool:
+    """Whether the model's answer went on into the code below right where the shown text ends.
+
+    Then the model has said what follows the suggestion: the existing code. Asking it what comes
+    after the accepted suggestion would only get that code back, which is dropped.
+    """
+    if not shown or not ctx.multiline:
+        return False
+    cut = drop_suffix_duplicate_lines(answer, ctx)
+    if cut == answer:
+        return False
+    return sum(1 for line in _lines(shown) if line.strip()) >= sum(1 for line in _lines(cut) if line.strip())
+
+
 def _block_loop_end(lines: list[str]) -> int | None:
     """The line index just after the first occurrence of a block repeated 3+ times in a row, if any."""
     rows = [(index, line.rstrip()) for index, line in enumerate(lines) if line.strip()]

@@ -120,7 +120,7 @@ async def generate(
     build: Callable[[Tier], ModelRequest],
     deadlines: Deadlines,
     stats: Stats,
-    make_stopper: Callable[[], Stopper | None] = lambda: None,
+    make_stopper: Callable[[Tier], Stopper | None] = lambda tier: None,
     validate: Callable[[str], bool] | None = None,
     hedge: bool = False,
 ) -> Generation | None:
@@ -147,7 +147,7 @@ async def generate(
         try:
             if partner is None:
                 generation = await _attempt(
-                    tier, build(tier), make_stopper(), first_token_s, remaining, stats, task
+                    tier, build(tier), make_stopper(tier), first_token_s, remaining, stats, task
                 )
             else:
                 generation = await _hedged(
@@ -199,7 +199,7 @@ async def _hedged(
     first: Tier,
     second: Tier,
     build: Callable[[Tier], ModelRequest],
-    make_stopper: Callable[[], Stopper | None],
+    make_stopper: Callable[[Tier], Stopper | None],
     first_token_s: float,
     total_s: float,
     stats: Stats,
@@ -207,11 +207,10 @@ async def _hedged(
 ) -> Generation:
     """Race a second tier against the first once the first is slow to produce a token."""
     got_token = asyncio.Event()
-    attempts = {
-        asyncio.ensure_future(
-            _attempt(first, build(first), make_stopper(), first_token_s, total_s, stats, series, got_token)
-        ): first
-    }
+    opening = _attempt(
+        first, build(first), make_stopper(first), first_token_s, total_s, stats, series, got_token
+    )
+    attempts = {asyncio.ensure_future(opening): first}
     try:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.shield(got_token.wait()), _hedge_delay(first, stats))
@@ -219,7 +218,7 @@ async def _hedged(
             stats.count(f"{series}.hedged")
             attempts[
                 asyncio.ensure_future(
-                    _attempt(second, build(second), make_stopper(), total_s, total_s, stats, series)
+                    _attempt(second, build(second), make_stopper(second), total_s, total_s, stats, series)
                 )
             ] = second
         last_error: ProviderError | None = None

@@ -15,8 +15,8 @@ from spark_lsp.engine.cursor import cursor_context, prefix_tail
 from spark_lsp.engine.debounce import TypingRhythm
 from spark_lsp.engine.documents import split_lines
 from spark_lsp.engine.early_stop import EarlyStop
-from spark_lsp.engine.filters import CompletionContext, apply_filters
-from spark_lsp.engine.generation import Deadlines, generate
+from spark_lsp.engine.filters import CompletionContext, apply_filters, runs_into_code_below
+from spark_lsp.engine.generation import Deadlines, Stopper, generate
 from spark_lsp.engine.prompt import (
     FIM_TEMPLATES,
     Window,
@@ -62,18 +62,61 @@ class Suggestion:
     source: str
 
 
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A cleaned-up model answer: "\\n"-separated text ("" = nothing worth showing) and its tier."""
+
+    text: str
+    tier: str
+    # The model went on into the code below where the text ends: nothing more to ask for after it.
+    ends_at_code_below: bool = False
+
+
 @dataclass(slots=True)
 class Flight:
-    """A generation under way for a document, which a later keystroke may adopt instead of cancelling."""
+    """A generation under way for a document, which a later keystroke may adopt instead of cancelling.
+
+    `answer` is what the request that started it gets: for a line being written, the line as soon as
+    it is complete, while the task reads the lines after it into the cache for after the Tab.
+    """
 
     request: InlineRequest
     context: CompletionContext
-    task: asyncio.Task[tuple[str, str] | None]
+    task: asyncio.Task[Answer | None]
+    answer: asyncio.Future[Answer | None]
     stopper: EarlyStop | None = None
 
     def partial(self) -> str:
         """The suggestion so far ("" before the first token)."""
         return self.stopper.partial() if self.stopper is not None else ""
+
+
+class _AnswerTheLineFirst:
+    """Reads a multi-line stream for a line being written; answers with the line once it is complete."""
+
+    def __init__(self, stop: EarlyStop, display: CompletionContext, flight: Flight, tier: str) -> None:
+        self._stop = stop
+        self._display = display
+        self._flight = flight
+        self._tier = tier
+
+    def should_stop(self, raw: str) -> bool:
+        """The early stop's decision; on the way, the line for the waiting request."""
+        stop = self._stop.should_stop(raw)
+        answer = self._flight.answer
+        # A chat answer opening with a fence or tag is judged whole: its first line is not code.
+        if not answer.done() and not raw.lstrip().startswith(("```", "<")):
+            partial = self._stop.partial()
+            if "\n" in partial:
+                answer.set_result(Answer(_shown(partial, self._display), self._tier))
+        return stop
+
+
+def _shown(text: str, context: CompletionContext) -> str:
+    """What may be shown of a normalised answer in this context ("" for nothing)."""
+    text = apply_filters(text, context)
+    # The model copied a redaction placeholder: accepting it would replace the user's secret.
+    return "" if contains_placeholder(text) else text
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,28 +218,46 @@ class InlineCompleter:
         self._flights: dict[str, Flight] = {}
 
     def from_cache(self, request: InlineRequest, context: CompletionContext) -> Suggestion | None:
-        """The rest of a visible suggestion the user is typing through, with no round-trip."""
-        tail = prefix_tail(request.lines, request.line, request.index, TAIL_CHARS * 2).replace("\r\n", "\n")
-        hit = self.cache.lookup(request.uri, request.line, request.index, tail, context.line_suffix)
+        """The rest of a visible suggestion the user is typing through, with no round-trip.
+
+        Text "" means the model was asked about this very place and had nothing to add.
+        """
+        hit = self._lookup(request, context.line_suffix)
         if hit is None:
             return None
         entry, rest = hit
         if not entry.text:
-            # The model was asked about this very text and had nothing to add; asking again on a
-            # keystroke would get the same. An explicit invocation asks afresh.
+            # Asking again on a keystroke would get the same nothing; an explicit invocation asks afresh.
             return Suggestion("", "cache") if request.automatic else None
         # Re-filter against the current context: e.g. an auto-closed bracket may now follow the cursor.
-        # The mode stays the suggestion's own: typing into a multi-line suggestion, or accepting the
-        # line before a prefetched one, must not cut what is left of it to one line.
-        text = apply_filters(rest, replace(context, multiline=context.multiline or entry.multiline))
+        # A multi-line suggestion stays multi-line while it is typed into, and once the line it
+        # completed is done (accepted or typed), the lines read after it are shown.
+        multiline = context.multiline or entry.multiline or rest.startswith("\n")
+        text = apply_filters(rest, replace(context, multiline=multiline))
         return Suggestion(_with_eol(text, request.eol), "cache") if text else None
 
-    def remember(self, request: InlineRequest, context: CompletionContext, text: str) -> None:
-        """Keep a shown suggestion for typing-through."""
+    def _lookup(self, request: InlineRequest, line_suffix: str) -> tuple[CachedSuggestion, str] | None:
+        tail = prefix_tail(request.lines, request.line, request.index, TAIL_CHARS * 2).replace("\r\n", "\n")
+        return self.cache.lookup(request.uri, request.line, request.index, tail, line_suffix)
+
+    def knows(self, request: InlineRequest) -> bool:
+        """Whether the cache already answers this place (with a suggestion, or with nothing to add)."""
+        suffix = request.lines[request.line][request.index :].rstrip("\r\n")
+        return self._lookup(request, suffix) is not None
+
+    def flying(self, uri: str) -> bool:
+        """Whether a generation for the document is still under way."""
+        flight = self._flights.get(uri)
+        return flight is not None and not flight.task.done()
+
+    def remember(
+        self, request: InlineRequest, context: CompletionContext, text: str, multiline: bool
+    ) -> None:
+        """Keep a suggestion for typing-through ("" = nothing to add at this place)."""
         tail = prefix_tail(request.lines, request.line, request.index, TAIL_CHARS).replace("\r\n", "\n")
         self.cache.put(
             request.uri,
-            CachedSuggestion(request.line, request.index, tail, context.line_suffix, text, context.multiline),
+            CachedSuggestion(request.line, request.index, tail, context.line_suffix, text, multiline),
         )
 
     async def complete(
@@ -208,16 +269,13 @@ class InlineCompleter:
         """
         stats = self.stats
         stats.count("inline.requests")
-        started = request.received_at
         naive = options.naive
         context = cursor_context(request.lines, request.line, request.index, request.indent_unit, request.eol)
         cached = None if naive else self.from_cache(request, context)
         if cached is not None:
             stats.count("inline.cacheHits")
-            elapsed_ms = (time.perf_counter() - started) * 1000
-            stats.observe("inline.overhead", elapsed_ms)
-            stats.observe("inline.endToEnd", elapsed_ms)
-            return cached if cached.text else None
+            stats.observe("inline.overhead", (time.perf_counter() - request.received_at) * 1000)
+            return self._answered(request, cached)
         if not options.settings.enabled:
             return None
         try:
@@ -226,25 +284,38 @@ class InlineCompleter:
             stats.count("inline.cancelled")
             raise
         if reused is not None:
-            return reused if reused.text else None
+            return self._answered(request, reused)
         if self.on_cache_miss is not None:
             self.on_cache_miss(request.uri)
 
         flight: Flight | None = None
         try:
             waited = await self._debounce(request, context, naive, rhythm)
-            flight = self._start_flight(request, context, options, waited)
-            result = await asyncio.shield(flight.task)
+            if naive or context.multiline or context.line_suffix:
+                flight = self._start_flight(request, context, options, waited)
+            else:
+                # The end of a line being written: ask for the lines after it in the same round-trip.
+                # The line is answered as soon as it is complete; the rest goes to the cache, shown
+                # once the line is accepted, with no second request (nor a prefetch) for it.
+                wide = replace(context, multiline=True)
+                flight = self._start_flight(request, wide, options, waited, display=context)
+            answer = await asyncio.shield(flight.answer)
         except asyncio.CancelledError:
             stats.count("inline.cancelled")
             if flight is not None:
                 self._after_cancel(flight, naive)
             raise
-        if result is None or not result[0]:
+        if answer is None:
             return None
-        text, tier = result
-        stats.count("inline.suggestions")
-        return Suggestion(_with_eol(text, request.eol), tier)
+        return self._answered(request, Suggestion(_with_eol(answer.text, request.eol), answer.tier))
+
+    def _answered(self, request: InlineRequest, suggestion: Suggestion) -> Suggestion | None:
+        """Count an answer to the editor; None when there is nothing to show."""
+        self.stats.observe("inline.endToEnd", (time.perf_counter() - request.received_at) * 1000)
+        if not suggestion.text:
+            return None
+        self.stats.count("inline.suggestions")
+        return suggestion
 
     def _start_flight(
         self,
@@ -253,39 +324,64 @@ class InlineCompleter:
         options: InlineOptions,
         waited: float,
         series: str = "inline",
+        display: CompletionContext | None = None,
     ) -> Flight:
-        """Run the generation in its own task, so cancelling the request need not cancel it."""
+        """Run the generation in its own task, so cancelling the request need not cancel it.
+
+        `display`: the context the answer is shown in, when it is narrower than the one generated for.
+        """
         previous = self._flights.pop(request.uri, None)
         if previous is not None:
             previous.task.cancel()
         holder: list[Flight] = []
 
-        def stopper() -> EarlyStop | None:
+        def stopper(tier: Tier) -> Stopper | None:
             if options.naive:
                 return None
-            holder[0].stopper = EarlyStop(context, options.settings.max_lines)
-            return holder[0].stopper
+            flight = holder[0]
+            flight.stopper = EarlyStop(context, options.settings.max_lines)
+            if display is None:
+                return flight.stopper
+            return _AnswerTheLineFirst(flight.stopper, display, flight, tier.name)
 
-        async def fly() -> tuple[str, str] | None:
-            result = await self.generate(
+        async def fly() -> Answer | None:
+            answer = await self.generate(
                 request, context, options, waited=waited, series=series, make_stopper=stopper
             )
-            if result is not None and not options.naive:
+            if answer is not None and not options.naive:
                 # Empty answers too: the next keystroke request at this place needs no round-trip.
-                self.remember(request, context, result[0])
-                if series != "inline" and result[0]:  # inline ones are counted when answered
+                self.remember(request, context, answer.text, multiline=display is None)
+                if answer.ends_at_code_below:
+                    after = accepted(request, _with_eol(answer.text, request.eol))
+                    self.remember(after, context, "", multiline=True)
+                if series != "inline" and answer.text:  # inline ones are counted when answered
                     self.stats.count(f"{series}.suggestions")
-            return result
+            return answer
 
-        flight = Flight(request, context, asyncio.ensure_future(fly()))
+        loop = asyncio.get_running_loop()
+        flight = Flight(request, context, loop.create_task(fly()), loop.create_future())
         holder.append(flight)
         self._flights[request.uri] = flight
-        flight.task.add_done_callback(lambda _: self._forget_flight(flight))
+        flight.task.add_done_callback(lambda task: self._landed(flight, display))
         return flight
 
-    def _forget_flight(self, flight: Flight) -> None:
+    def _landed(self, flight: Flight, display: CompletionContext | None) -> None:
+        """The flight's task ended: answer its request if the line did not already."""
         if self._flights.get(flight.request.uri) is flight:
             del self._flights[flight.request.uri]
+        task, answer = flight.task, flight.answer
+        if task.cancelled():
+            answer.cancel()
+            return
+        error = task.exception()
+        if error is not None:
+            logger.error("inline generation failed", exc_info=error)
+        if answer.done():
+            return
+        result = None if error is not None else task.result()
+        if result is not None and display is not None:
+            result = replace(result, text=_shown(result.text, display))
+        answer.set_result(result)
 
     def _after_cancel(self, flight: Flight, naive: bool = False) -> None:
         """A request was cancelled: keep its stream only if the user is typing what it suggests."""
@@ -336,8 +432,6 @@ class InlineCompleter:
         cached = self.from_cache(request, context)
         if cached is not None:
             self.stats.count("inline.cacheHits")
-            if cached.text:
-                self.stats.count("inline.suggestions")
         return cached
 
     @staticmethod
@@ -364,12 +458,9 @@ class InlineCompleter:
         options: InlineOptions,
         waited: float = 0.0,
         series: str = "inline",
-        make_stopper: Callable[[], EarlyStop | None] | None = None,
-    ) -> tuple[str, str] | None:
-        """One routed round-trip, read until the answer is complete and cleaned up: (text, tier name).
-
-        The text is "" when the model answered with nothing worth showing; None means no answer.
-        """
+        make_stopper: Callable[[Tier], Stopper | None] | None = None,
+    ) -> Answer | None:
+        """One routed round-trip, read until the answer is complete and cleaned up; None: no answer."""
         stats = self.stats
         if not self.router.candidates_exist("inline"):
             return None
@@ -383,7 +474,7 @@ class InlineCompleter:
             )
             return built
 
-        def stopper() -> EarlyStop | None:
+        def stopper(tier: Tier) -> Stopper | None:
             return None if options.naive else EarlyStop(context, settings.max_lines)
 
         try:
@@ -401,27 +492,24 @@ class InlineCompleter:
             return None
         if generation is None:
             return None
-        text = apply_filters(normalize_answer(generation.text, context), context)
-        if contains_placeholder(text):
-            # The model copied a redaction placeholder: accepting it would replace the user's secret.
+        normalized = normalize_answer(generation.text, context)
+        text = _shown(normalized, context)
+        if not text and contains_placeholder(apply_filters(normalized, context)):
             stats.count(f"{series}.placeholderAnswers")
-            text = ""
         logs.trace("%s answer from %s: %r, shown: %r", series, generation.tier.name, generation.text, text)
-        finished = time.perf_counter()
         if generation.first_token_s is not None:
             stats.observe(f"{series}.timeToFirstToken", generation.first_token_s * 1000)
         stats.observe(f"{series}.upstream", generation.upstream_s * 1000)
         if series == "inline":
-            elapsed = finished - request.received_at
+            elapsed = time.perf_counter() - request.received_at
             stats.observe("inline.overhead", (elapsed - waited - generation.upstream_s) * 1000)
-            stats.observe("inline.endToEnd", elapsed * 1000)
         if not text:
             stats.count(f"{series}.empty")
-        return text, generation.tier.name
+        return Answer(text, generation.tier.name, runs_into_code_below(normalized, text, context))
 
     def prefetch(
         self, request: InlineRequest, shown: str, options: InlineOptions
-    ) -> asyncio.Task[tuple[str, str] | None]:
+    ) -> asyncio.Task[Answer | None]:
         """Fetch what follows `shown` as if it were accepted, so that accepting it, then typing on
         (usually Enter and the editor's indentation), is answered from the cache.
 
