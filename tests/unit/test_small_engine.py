@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from spark_lsp.engine.cursor import cursor_context, prefix_tail, strip_eol
-from spark_lsp.engine.debounce import TypingRhythm
+from spark_lsp.engine.debounce import TypingRhythm, WasteRate
 from spark_lsp.engine.inline import InlineRequest, accepted
 from spark_lsp.engine.mode import wants_multiline
 from spark_lsp.engine.stats import LatencySeries, Stats
@@ -53,6 +53,22 @@ def test_debounce_counts_time_already_waited_and_clamps() -> None:
     for i in range(5):
         slow.keystroke(i * 1.0)
     assert slow.delay_ms("a") == 200
+
+
+def test_debounce_shrinks_to_the_minimum_while_no_request_is_wasted() -> None:
+    rhythm = TypingRhythm(25, 350)
+    for i in range(10):
+        rhythm.keystroke(i * 0.15)
+    full = rhythm.delay_ms("a")
+    assert rhythm.delay_ms("a", waste=0.0) == 25
+    assert 25 < rhythm.delay_ms("a", waste=0.5) < full == rhythm.delay_ms("a", waste=1.0)
+    waste = WasteRate()
+    assert waste.value == 0.0
+    for _ in range(6):
+        waste.record(wasted=True)
+    assert waste.value > 0.8
+    waste.record(wasted=False)
+    assert 0.6 < waste.value < 0.8
 
 
 def _entry(text: str = "hello_world()\n    pass") -> CachedSuggestion:

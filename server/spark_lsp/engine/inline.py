@@ -12,7 +12,7 @@ from spark_lsp import logs
 from spark_lsp.config import InlineSettings
 from spark_lsp.engine.answer_shapes import normalize_answer
 from spark_lsp.engine.cursor import cursor_context, prefix_tail
-from spark_lsp.engine.debounce import TypingRhythm
+from spark_lsp.engine.debounce import TypingRhythm, WasteRate
 from spark_lsp.engine.documents import split_lines
 from spark_lsp.engine.early_stop import EarlyStop
 from spark_lsp.engine.filters import CompletionContext, apply_filters, runs_into_code_below
@@ -216,6 +216,7 @@ class InlineCompleter:
         # The document's current lines, to decide whether a cancelled generation is still wanted.
         self.current_lines: Callable[[str], Sequence[str] | None] = lambda uri: None
         self._flights: dict[str, Flight] = {}
+        self.waste = WasteRate()
 
     def from_cache(self, request: InlineRequest, context: CompletionContext) -> Suggestion | None:
         """The rest of a visible suggestion the user is typing through, with no round-trip.
@@ -362,14 +363,16 @@ class InlineCompleter:
         flight = Flight(request, context, loop.create_task(fly()), loop.create_future())
         holder.append(flight)
         self._flights[request.uri] = flight
-        flight.task.add_done_callback(lambda task: self._landed(flight, display))
+        flight.task.add_done_callback(lambda task: self._landed(flight, display, series))
         return flight
 
-    def _landed(self, flight: Flight, display: CompletionContext | None) -> None:
+    def _landed(self, flight: Flight, display: CompletionContext | None, series: str) -> None:
         """The flight's task ended: answer its request if the line did not already."""
         if self._flights.get(flight.request.uri) is flight:
             del self._flights[flight.request.uri]
         task, answer = flight.task, flight.answer
+        if series == "inline":
+            self.waste.record(task.cancelled())
         if task.cancelled():
             answer.cancel()
             return
@@ -416,11 +419,9 @@ class InlineCompleter:
         if typed is None or not at_end or not consistent(typed, partial):
             flight.task.cancel()
             return None
-        if typed and len(partial) <= len(typed.replace("\r\n", "\n")):
-            # Nothing streamed yet beyond what was typed: waiting would be a gamble on the stream's
-            # future (and counts as our overhead). Start afresh instead; the new flight replaces it.
-            # With nothing typed (the same text, e.g. a prefetch's place) any answer fits: wait.
-            return None
+        # Even with nothing streamed yet beyond what was typed, the stream started earlier than a new
+        # request could: its answer comes sooner, and if it does not continue what was typed, a new
+        # request goes out then.
         self.stats.count("inline.reusedStreams")
         try:
             await asyncio.shield(flight.task)
@@ -434,9 +435,8 @@ class InlineCompleter:
             self.stats.count("inline.cacheHits")
         return cached
 
-    @staticmethod
     async def _debounce(
-        request: InlineRequest, context: CompletionContext, naive: bool, rhythm: TypingRhythm | None
+        self, request: InlineRequest, context: CompletionContext, naive: bool, rhythm: TypingRhythm | None
     ) -> float:
         """Wait before an automatic request goes out; returns the seconds waited."""
         if not request.automatic:
@@ -444,7 +444,7 @@ class InlineCompleter:
         if naive or rhythm is None:
             delay = NAIVE_DEBOUNCE_MS
         else:
-            delay = rhythm.delay_ms(context.line_prefix[-1:] or "\n", time.monotonic())
+            delay = rhythm.delay_ms(context.line_prefix[-1:] or "\n", time.monotonic(), self.waste.value)
         if delay <= 0:
             return 0.0
         started = time.perf_counter()
