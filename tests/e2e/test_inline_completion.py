@@ -385,6 +385,44 @@ async def test_nothing_to_add_is_remembered_for_keystrokes_but_not_for_an_explic
     assert counter(report, "inline.cacheHits") == 1
 
 
+async def test_no_prefetch_after_an_answer_that_runs_into_the_code_below(
+    sim: SimProcess, start_client: StartClient
+) -> None:
+    sim.script({"text": "sum(items)\n    return total\n", "match": "total = <|fim_suffix|>"})
+    client = await start_client(server_env(sim))
+    open_document(client, URI, "def f(items):\n    total = \n    return total\n")
+
+    first = await client.text_document_inline_completion_async(inline_params(URI, 1, 12))
+    assert _items(first) == ["sum(items)"]
+    insert(client, URI, 2, 1, 12, "sum(items)")  # Tab
+    after = await client.text_document_inline_completion_async(inline_params(URI, 1, 22, invoked=False))
+
+    assert _items(after) == []
+    assert len(sim.completion_requests()) == 1  # the model already said: the code below comes next
+    report = await stats(client)
+    assert counter(report, "prefetch.requests") == 0
+
+
+async def test_a_slow_tier_past_the_deadline_keeps_its_complete_lines_and_stays_healthy(
+    sim: SimProcess, start_client: StartClient
+) -> None:
+    body = "".join(f"    step_{i}(items)\n" for i in range(40))
+    sim.script({"text": body, "tokens_per_second": 40})  # ~6 s for all of it
+    options = {"routing": {"deadlines": {"inline": {"firstTokenMs": 1000, "totalMs": 1200}}}}
+    client = await start_client(server_env(sim), options=options)
+    open_document(client, URI, "def run(items):\n    \n")
+
+    result = await client.text_document_inline_completion_async(inline_params(URI, 1, 4))
+
+    [text] = _items(result)
+    lines = text.split("\n")
+    assert 2 <= len(lines) < 40 and lines[0] == "step_0(items)"
+    assert all(line == f"    step_{i}(items)" for i, line in enumerate(lines[1:], start=1))
+    report = await stats(client)
+    assert counter(report, "inline.deadlineCuts") == 1
+    assert counter(report, "upstream.fast.errors") == 0 and report["tiers"]["fast"]["state"] == "ok"
+
+
 async def test_naive_baseline_switches_the_optimisations_off(
     sim: SimProcess, start_client: StartClient
 ) -> None:

@@ -18,6 +18,7 @@ from spark_lsp.engine.filters import (
     keep_single_line,
     limit_to_block_scope,
     normalize_indentation,
+    runs_into_code_below,
     trim_suffix_overlap,
 )
 
@@ -597,3 +598,17 @@ def test_a_line_like_one_below_but_not_continuing_into_it_is_kept() -> None:
     )
     # `return x` is the second line below, but `y = 2` does not come before it in the suggestion.
     assert drop_suffix_duplicate_lines("x += 1\n    return x", ctx) == "x += 1\n    return x"
+
+
+def test_an_answer_that_runs_into_the_code_below_says_nothing_follows_it() -> None:
+    ctx = make_ctx(prefix="    x = 1", below=("    return x", ""), above=("def f():",))
+    answer = "\n    y = 2\n    return x\n"
+    shown = apply_filters(answer, ctx)
+    assert shown == "\n    y = 2"
+    assert runs_into_code_below(answer, shown, ctx)
+    # Cut before reaching the code below (here where it leaves the block): nothing is known after it.
+    leaves = "\n    y = 2\nz = 0\n    return x"
+    assert apply_filters(leaves, ctx) == "\n    y = 2"
+    assert not runs_into_code_below(leaves, "\n    y = 2", ctx)
+    assert not runs_into_code_below("\n    y = 2\n    z = 3", "\n    y = 2\n    z = 3", ctx)
+    assert not runs_into_code_below(answer, "", ctx)

@@ -38,6 +38,10 @@ class FenceStop:
                 return closing.end() > opening.end()
         return False
 
+    def on_deadline(self, raw: str) -> str | None:
+        """A rewrite cut short is never applied."""
+        return None
+
 
 async def generate_checked(
     router: Router,

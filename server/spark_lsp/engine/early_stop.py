@@ -48,3 +48,10 @@ class EarlyStop:
         finished = text[: text.rfind("\n")]
         lines_before = finished.count("\n")
         return any(cut(finished, self._context).count("\n") < lines_before for cut in _CUTTING_FILTERS)
+
+    def on_deadline(self, raw: str) -> str | None:
+        """The complete lines of a multi-line answer cut short; a half line is never shown."""
+        if not self._context.multiline or "\n" not in raw:
+            return None
+        complete = raw[: raw.rfind("\n")]
+        return complete if normalize_answer(complete, self._context).strip() else None

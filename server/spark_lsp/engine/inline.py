@@ -111,6 +111,10 @@ class _AnswerTheLineFirst:
                 answer.set_result(Answer(_shown(partial, self._display), self._tier))
         return stop
 
+    def on_deadline(self, raw: str) -> str | None:
+        """The early stop's answer."""
+        return self._stop.on_deadline(raw)
+
 
 def _shown(text: str, context: CompletionContext) -> str:
     """What may be shown of a normalised answer in this context ("" for nothing)."""
