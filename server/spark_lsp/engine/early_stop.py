@@ -25,6 +25,7 @@ class EarlyStop:
         self._context = context
         self._max_lines = max_lines
         self._judged_lines = 0
+        self._raw_breaks = 0
         self.raw = ""
 
     def partial(self) -> str:
@@ -34,8 +35,12 @@ class EarlyStop:
     def should_stop(self, raw: str) -> bool:
         """Whether to stop reading after receiving `raw` so far."""
         self.raw = raw
-        if "\n" not in raw:
+        # Only a new line break in the stream can finish a line: judge nothing in between (the
+        # clean-up below costs O(answer) per piece, and a stream is hundreds of pieces).
+        breaks = raw.count("\n")
+        if breaks == self._raw_breaks:
             return False
+        self._raw_breaks = breaks
         text = normalize_answer(raw, self._context)
         if not self._context.multiline:
             return "\n" in text

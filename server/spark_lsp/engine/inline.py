@@ -105,7 +105,7 @@ class _AnswerTheLineFirst:
         stop = self._stop.should_stop(raw)
         answer = self._flight.answer
         # A chat answer opening with a fence or tag is judged whole: its first line is not code.
-        if not answer.done() and not raw.lstrip().startswith(("```", "<")):
+        if not answer.done() and "\n" in raw and not raw.lstrip().startswith(("```", "<")):
             partial = self._stop.partial()
             if "\n" in partial:
                 answer.set_result(Answer(_shown(partial, self._display), self._tier))
