@@ -289,6 +289,10 @@ async def test_stats_report_counters_and_percentiles(sim: SimProcess, start_clie
     assert report["tiers"]["fast"]["state"] == "ok"
     assert report["tiers"]["fast"]["model"] == MODEL
     assert report["process"]["rssBytes"] > 10_000_000
+    [call] = report["recentUpstreamCalls"]  # joined with the provider's records by request id
+    [record] = sim.completion_requests()
+    assert call["id"] == record["id"] and call["tier"] == "fast" and call["task"] == "inline"
+    assert call["startedAt"] < record["started_at"] < record["first_token_at"] < call["firstTokenAt"]
     assert report["process"]["openFds"] > 2 and report["process"]["asyncioTasks"] >= 1
 
 

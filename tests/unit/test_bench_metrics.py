@@ -31,8 +31,11 @@ def _request(
     return request
 
 
-def _record(start: float, first: float | None, end: float, tokens: int, client: str = "c1") -> dict[str, Any]:
+def _record(
+    start: float, first: float | None, end: float, tokens: int, client: str = "c1", id: str = ""
+) -> dict[str, Any]:
     return {
+        "id": id or f"sim-{start}",
         "path": "/v1/completions",
         "client": client,
         "started_at": start,
@@ -64,12 +67,18 @@ def _run(file: str = "a.py") -> FileRun:
     run.sim_records = [
         {"path": "/v1/models", "client": "c1", "started_at": 9.0},
         _record(10.05, 10.09, 10.2, 30),  # served the cancelled request: not counted for first token
-        _record(10.3, 10.36, 10.5, 40),
-        _record(12.1, 12.17, 12.25, 10, client="c2"),
+        _record(10.3, 10.36, 10.5, 40, id="r2"),
+        _record(12.1, 12.17, 12.25, 10, client="c2", id="r3"),
     ]
     run.probes = [_request(20.0, 20.07, "empty", kind="probe"), _request(21.0, 21.08, "empty", kind="probe")]
     run.probe_records = [_record(20.002, 20.062, 20.063, 0), _record(21.003, 21.073, 21.074, 0)]
     run.server_stats = _stats(0.5, 2.0, 4, hits=1, requests=4)
+    run.server_stats["recentUpstreamCalls"] = [
+        {"id": "r2", "startedAt": 10.297, "firstTokenAt": 10.364, "endedAt": 10.5},  # 67 - 60 = 7 ms
+        {"id": "r3", "startedAt": 12.098, "firstTokenAt": 12.175, "endedAt": 12.3},  # 77 - 70 = 7 ms
+        {"id": "unknown", "startedAt": 30.0, "firstTokenAt": 30.1, "endedAt": 30.2},
+        {"id": "r3-no-token", "startedAt": 12.0, "firstTokenAt": None, "endedAt": 12.3},
+    ]
     return run
 
 
@@ -110,8 +119,9 @@ def test_one_file() -> None:
     assert m["latencyMs"]["serverOverhead"]["p50"] == 0.5
     # Probes: 70 ms round trip - 61 ms model = 9 ms; 80 - 71 = 9 ms.
     assert m["latencyMs"]["outsideModelClient"]["p50"] == pytest.approx(9.0)
-    # Server view: 0.5 ms overhead + (70 ms TTFT - the sim's own TTFT p50 of 60 ms).
-    assert m["latencyMs"]["outsideModelServer"] == pytest.approx(10.5)
+    # Upstream calls joined by request id: the server's wait for the first token minus the model's.
+    assert m["latencyMs"]["outsideModelUpstream"]["count"] == 2
+    assert m["latencyMs"]["outsideModelUpstream"]["p50"] == pytest.approx(7.0)
 
 
 def test_pooled_runs_add_counts_and_approximate_server_percentiles() -> None:

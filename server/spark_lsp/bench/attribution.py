@@ -113,3 +113,23 @@ def outside_model_ms(probes: Sequence[SentRequest], records: Iterable[dict[str, 
         model_s = min(float(ended), probe.answered_at) - float(record["started_at"])
         outside.append(((probe.answered_at - probe.at) - model_s) * 1000.0)
     return outside
+
+
+def upstream_outside_ms(calls: Iterable[dict[str, Any]], records: Iterable[dict[str, Any]]) -> list[float]:
+    """Per upstream call, exactly: the server's wait for the first token minus the model's own.
+
+    `calls` are the server's `recentUpstreamCalls` (its monotonic send and first-token times, and the
+    provider's `x-request-id`); the simulator's record with that id says when its handler started
+    and when the model produced the first token. The difference is the request's way there (building
+    it, connection set-up if any, TLS and HTTP/2 on both ends) and the first token's way back.
+    """
+    by_id = {record.get("id"): record for record in completion_records(records)}
+    outside = []
+    for call in calls:
+        record = by_id.get(call.get("id"))
+        if record is None or call.get("firstTokenAt") is None or record.get("first_token_at") is None:
+            continue
+        ours = float(call["firstTokenAt"]) - float(call["startedAt"])
+        model = float(record["first_token_at"]) - float(record["started_at"])
+        outside.append((ours - model) * 1000.0)
+    return outside

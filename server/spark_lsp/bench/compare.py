@@ -6,7 +6,11 @@ from typing import Any
 
 # (row name, path into the metrics, True when lower is better)
 ROWS: tuple[tuple[str, tuple[str, ...], bool], ...] = (
-    ("outside-model ms/round-trip (server, p50)", ("latencyMs", "outsideModelServer"), True),
+    (
+        "outside-model ms/upstream call (exact, to first token, p50)",
+        ("latencyMs", "outsideModelUpstream", "p50"),
+        True,
+    ),
     ("outside-model ms/round-trip (client probes, p50)", ("latencyMs", "outsideModelClient", "p50"), True),
     (
         "LSP round-trip floor ms p50 (request for an unopened file)",

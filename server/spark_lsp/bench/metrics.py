@@ -12,6 +12,7 @@ from spark_lsp.bench.attribution import (
     first_token_delays_ms,
     outside_model_ms,
     sim_ttft_ms,
+    upstream_outside_ms,
 )
 from spark_lsp.bench.events import FileRun, SentRequest
 
@@ -113,17 +114,6 @@ def _ms(requests: Iterable[SentRequest]) -> list[float]:
     return [(r.answered_at - r.at) * 1000.0 for r in requests if r.answered_at is not None]
 
 
-def _outside_model_server(latency: dict[str, Any]) -> float | None:
-    """Server view: overhead plus the part of time-to-first-token the model did not spend (p50s)."""
-    overhead, ttft, sim = latency["serverOverhead"], latency["serverTimeToFirstToken"], latency["simTtft"]
-    if not overhead or overhead.get("p50") is None:
-        return None
-    connection = 0.0
-    if ttft and ttft.get("p50") is not None and sim.get("p50") is not None:
-        connection = max(0.0, float(ttft["p50"]) - float(sim["p50"]))
-    return round(float(overhead["p50"]) + connection, 3)
-
-
 def metrics(runs: Sequence[FileRun], count_tokens: Callable[[str], int]) -> dict[str, Any]:
     """All metrics for `runs` pooled (one file, or every file of one profile and mode)."""
     requests = [r for run in runs for r in run.requests]
@@ -163,7 +153,8 @@ def metrics(runs: Sequence[FileRun], count_tokens: Callable[[str], int]) -> dict
     }
     for key, name in SERVER_SERIES.items():
         latency[key] = pool_series([s for s in (server_series(st, name) for st in stats) if s])
-    latency["outsideModelServer"] = _outside_model_server(latency) if simulated else None
+    calls = [call for s in stats if s for call in s.get("recentUpstreamCalls") or []]
+    latency["outsideModelUpstream"] = summary(upstream_outside_ms(calls, records)) if simulated else None
 
     generated = sum(int(r.get("tokens_sent") or 0) for r in records) if simulated else None
     shown_tokens = sum(count_tokens(r.text or "") for r in shown)

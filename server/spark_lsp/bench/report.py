@@ -60,9 +60,10 @@ ROWS: tuple[tuple[str, Getter], ...] = (
         _pair(_ms(("latencyMs", "serverTimeToFirstToken", "p50")), _ms(("latencyMs", "simTtft", "p50"))),
     ),
     (
-        "outside model ms server / client",
+        "outside model ms upstream / client",
         _pair(
-            _ms(("latencyMs", "outsideModelServer"), 2), _ms(("latencyMs", "outsideModelClient", "p50"), 2)
+            _ms(("latencyMs", "outsideModelUpstream", "p50"), 2),
+            _ms(("latencyMs", "outsideModelClient", "p50"), 2),
         ),
     ),
     (

@@ -66,6 +66,7 @@ async def _attempt(
     info = StreamInfo()
     raw = ""
     started = time.perf_counter()
+    started_mono = time.monotonic()
     first_at: float | None = None
     stats.count(f"upstream.{tier.name}.calls")
     try:
@@ -112,6 +113,16 @@ async def _attempt(
         raise ProviderError("protocol", f"unexpected error: {error!r}"[:300]) from None
     upstream_s = time.perf_counter() - started
     first_token_at = None if first_at is None else first_at - started
+    stats.calls.append(
+        {
+            "id": info.headers.get("x-request-id"),
+            "tier": tier.name,
+            "task": series,
+            "startedAt": round(started_mono, 6),
+            "firstTokenAt": None if first_token_at is None else round(started_mono + first_token_at, 6),
+            "endedAt": round(started_mono + upstream_s, 6),
+        }
+    )
     if first_token_at is not None:
         stats.observe(f"upstream.{tier.name}.timeToFirstToken", first_token_at * 1000)
     return Generation(raw, tier, first_token_at, upstream_s, info)

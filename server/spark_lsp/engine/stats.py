@@ -45,9 +45,13 @@ class LatencySeries:
 class Stats:
     """What the server did: counters by name and latency series by name."""
 
-    def __init__(self) -> None:
+    def __init__(self, recent_calls: int = 256) -> None:
         self.counters: Counter[str] = Counter()
         self.latencies: dict[str, LatencySeries] = {}
+        # The latest upstream calls with the provider's request id and monotonic timestamps, so a
+        # tool holding the provider's own timings (the benchmark, with the simulator's) can tell
+        # exactly how much of each round-trip the model spent.
+        self.calls: deque[dict[str, Any]] = deque(maxlen=recent_calls)
 
     def count(self, name: str, amount: int = 1) -> None:
         """Increment a counter."""
@@ -65,6 +69,7 @@ class Stats:
         return {
             "counters": _nest((name, value) for name, value in sorted(self.counters.items())),
             "latencyMs": _nest((name, series.summary()) for name, series in sorted(self.latencies.items())),
+            "recentUpstreamCalls": list(self.calls),
         }
 
 
