@@ -16,6 +16,7 @@ from spark_lsp.engine.debounce import TypingRhythm, WasteRate
 from spark_lsp.engine.documents import split_lines
 from spark_lsp.engine.early_stop import EarlyStop
 from spark_lsp.engine.filters import CompletionContext, apply_filters, runs_into_code_below
+from spark_lsp.engine.flight import Answer, AnswerTheLineFirst, Flight, shown
 from spark_lsp.engine.generation import Deadlines, Stopper, generate
 from spark_lsp.engine.prompt import (
     FIM_TEMPLATES,
@@ -60,67 +61,6 @@ class Suggestion:
 
     text: str
     source: str
-
-
-@dataclass(frozen=True, slots=True)
-class Answer:
-    """A cleaned-up model answer: "\\n"-separated text ("" = nothing worth showing) and its tier."""
-
-    text: str
-    tier: str
-    # The model went on into the code below where the text ends: nothing more to ask for after it.
-    ends_at_code_below: bool = False
-
-
-@dataclass(slots=True)
-class Flight:
-    """A generation under way for a document, which a later keystroke may adopt instead of cancelling.
-
-    `answer` is what the request that started it gets: for a line being written, the line as soon as
-    it is complete, while the task reads the lines after it into the cache for after the Tab.
-    """
-
-    request: InlineRequest
-    context: CompletionContext
-    task: asyncio.Task[Answer | None]
-    answer: asyncio.Future[Answer | None]
-    stopper: EarlyStop | None = None
-
-    def partial(self) -> str:
-        """The suggestion so far ("" before the first token)."""
-        return self.stopper.partial() if self.stopper is not None else ""
-
-
-class _AnswerTheLineFirst:
-    """Reads a multi-line stream for a line being written; answers with the line once it is complete."""
-
-    def __init__(self, stop: EarlyStop, display: CompletionContext, flight: Flight, tier: str) -> None:
-        self._stop = stop
-        self._display = display
-        self._flight = flight
-        self._tier = tier
-
-    def should_stop(self, raw: str) -> bool:
-        """The early stop's decision; on the way, the line for the waiting request."""
-        stop = self._stop.should_stop(raw)
-        answer = self._flight.answer
-        # A chat answer opening with a fence or tag is judged whole: its first line is not code.
-        if not answer.done() and "\n" in raw and not raw.lstrip().startswith(("```", "<")):
-            partial = self._stop.partial()
-            if "\n" in partial:
-                answer.set_result(Answer(_shown(partial, self._display), self._tier))
-        return stop
-
-    def on_deadline(self, raw: str) -> str | None:
-        """The early stop's answer."""
-        return self._stop.on_deadline(raw)
-
-
-def _shown(text: str, context: CompletionContext) -> str:
-    """What may be shown of a normalised answer in this context ("" for nothing)."""
-    text = apply_filters(text, context)
-    # The model copied a redaction placeholder: accepting it would replace the user's secret.
-    return "" if contains_placeholder(text) else text
 
 
 @dataclass(frozen=True, slots=True)
@@ -347,7 +287,7 @@ class InlineCompleter:
             flight.stopper = EarlyStop(context, options.settings.max_lines)
             if display is None:
                 return flight.stopper
-            return _AnswerTheLineFirst(flight.stopper, display, flight, tier.name)
+            return AnswerTheLineFirst(flight.stopper, display, flight, tier.name)
 
         async def fly() -> Answer | None:
             answer = await self.generate(
@@ -387,7 +327,7 @@ class InlineCompleter:
             return
         result = None if error is not None else task.result()
         if result is not None and display is not None:
-            result = replace(result, text=_shown(result.text, display))
+            result = replace(result, text=shown(result.text, display))
         answer.set_result(result)
 
     def _after_cancel(self, flight: Flight, naive: bool = False) -> None:
@@ -497,7 +437,7 @@ class InlineCompleter:
         if generation is None:
             return None
         normalized = normalize_answer(generation.text, context)
-        text = _shown(normalized, context)
+        text = shown(normalized, context)
         if not text and contains_placeholder(apply_filters(normalized, context)):
             stats.count(f"{series}.placeholderAnswers")
         logs.trace("%s answer from %s: %r, shown: %r", series, generation.tier.name, generation.text, text)
