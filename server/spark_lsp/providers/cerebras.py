@@ -12,6 +12,7 @@ from cerebras.cloud.sdk import APIConnectionError, APIStatusError, APITimeoutErr
 
 from spark_lsp.providers.base import ModelRequest, ProviderError, StreamInfo
 from spark_lsp.providers.errors import error_from_status
+from spark_lsp.providers.opening import open_uncancelled
 from spark_lsp.providers.sse import iter_sse_text
 from spark_lsp.providers.stream_abort import abort_response
 
@@ -22,6 +23,20 @@ def _status_error(error: APIStatusError) -> ProviderError:
     body = error.body
     message = str(body.get("message", error.message)) if isinstance(body, dict) else error.message
     return error_from_status(error.status_code, error.response.headers, message)
+
+
+class _Entered:
+    """Exits a context manager that was entered elsewhere (see `open_uncancelled`)."""
+
+    def __init__(self, context: AbstractAsyncContextManager[Any], value: Any) -> None:
+        self._context = context
+        self._value = value
+
+    async def __aenter__(self) -> Any:
+        return self._value
+
+    async def __aexit__(self, *exc_info: Any) -> bool | None:
+        return await self._context.__aexit__(*exc_info)
 
 
 class CerebrasProvider:
@@ -65,7 +80,13 @@ class CerebrasProvider:
                 context = self._client.completions.with_streaming_response.create(
                     prompt=request.prompt or "", max_tokens=request.max_tokens, **arguments
                 )
-            async with context as response:
+
+            async def abandon(opened: Any) -> None:
+                await abort_response(opened.http_response)
+                await context.__aexit__(None, None, None)
+
+            response: Any = await open_uncancelled(context.__aenter__(), abandon)
+            async with _Entered(context, response):
                 http_response = response.http_response
                 info.status = http_response.status_code
                 info.http_version = http_response.http_version

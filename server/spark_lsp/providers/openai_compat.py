@@ -10,6 +10,7 @@ import httpx
 
 from spark_lsp.providers.base import ModelRequest, ProviderError, StreamInfo
 from spark_lsp.providers.errors import error_from_status
+from spark_lsp.providers.opening import open_uncancelled
 from spark_lsp.providers.sse import iter_sse_text
 from spark_lsp.providers.stream_abort import abort_response
 
@@ -61,7 +62,7 @@ class OpenAICompatProvider:
             http_request = self._http.build_request(
                 "POST", self._base + path, json=body, headers=self._headers
             )
-            response = await self._http.send(http_request, stream=True)
+            response = await open_uncancelled(self._http.send(http_request, stream=True), abort_response)
         except httpx.TimeoutException as error:
             raise ProviderError("timeout", f"timed out: {error!r}") from None
         except httpx.TransportError as error:
