@@ -48,6 +48,8 @@ class Generation:
     first_token_s: float | None
     upstream_s: float
     info: StreamInfo = field(default_factory=StreamInfo)
+    # Time spent waiting on providers across every attempt, the failed ones before this one included.
+    attempts_s: float = 0.0
 
 
 async def _attempt(
@@ -157,6 +159,7 @@ async def generate(
         stats.count(f"{task}.noTier")
         return None
     index = 0
+    attempts_s = 0.0
     while index < len(candidates):
         tier = candidates[index]
         remaining = deadlines.total_s - (time.perf_counter() - started)
@@ -165,10 +168,13 @@ async def generate(
             return None
         first_token_s = min(deadlines.first_token_s, remaining)
         partner = candidates[index + 1] if hedge and index + 1 < len(candidates) else None
+        attempt_started = time.perf_counter()
         try:
             if partner is None:
+                request = build(tier)
+                attempt_started = time.perf_counter()
                 generation = await _attempt(
-                    tier, build(tier), make_stopper(tier), first_token_s, remaining, stats, task
+                    tier, request, make_stopper(tier), first_token_s, remaining, stats, task
                 )
             else:
                 generation = await _hedged(
@@ -176,6 +182,7 @@ async def generate(
                 )
                 index += 1  # both tiers of the pair have been tried
         except ProviderError as error:
+            attempts_s += time.perf_counter() - attempt_started
             failed_tier = getattr(error, "tier", tier)
             stats.count(f"upstream.{failed_tier.name}.errors")
             stats.count(f"errors.{error.kind}")
@@ -187,6 +194,7 @@ async def generate(
             router.cancelled(tier)
             raise
         if validate is not None and not validate(generation.text):
+            attempts_s += generation.upstream_s
             stats.count(f"{task}.invalidAnswers")
             router.failed(generation.tier, ProviderError("invalid_answer", "the answer failed validation"))
             index += 1
@@ -195,6 +203,7 @@ async def generate(
         if generation.tier is not candidates[0]:
             stats.count(f"{task}.fallbacks")
         stats.count(f"{task}.answeredBy.{generation.tier.name}")
+        generation.attempts_s = attempts_s + (time.perf_counter() - attempt_started)
         return generation
     return None
 

@@ -368,10 +368,8 @@ class InlineCompleter:
         # request goes out then.
         self.stats.count("inline.reusedStreams")
         try:
-            await asyncio.shield(flight.task)
+            await asyncio.wait([flight.task])  # never raises the flight's own failure (logged when it lands)
         except asyncio.CancelledError:
-            if flight.task.cancelled():
-                return None
             self._after_cancel(flight)
             raise
         cached = self.from_cache(request, context)
@@ -446,7 +444,9 @@ class InlineCompleter:
         stats.observe(f"{series}.upstream", generation.upstream_s * 1000)
         if series == "inline":
             elapsed = time.perf_counter() - request.received_at
-            stats.observe("inline.overhead", (elapsed - waited - generation.upstream_s) * 1000)
+            # Failed attempts before this one (a 429, a stall until the first-token deadline) are
+            # waits on providers too, not time spent in this server.
+            stats.observe("inline.overhead", (elapsed - waited - generation.attempts_s) * 1000)
         if not text:
             stats.count(f"{series}.empty")
         return Answer(text, generation.tier.name, runs_into_code_below(normalized, text, context))
