@@ -223,6 +223,7 @@ class InlineCompleter:
             return self._answered(request, cached)
         if not options.settings.enabled:
             return None
+        reuse_started = time.perf_counter()
         try:
             reused = None if naive else await self._reuse_flight(request, context)
         except asyncio.CancelledError:
@@ -230,12 +231,15 @@ class InlineCompleter:
             raise
         if reused is not None:
             return self._answered(request, reused)
+        # Waiting on a stream that then did not serve (it failed, or went another way) was a wait on
+        # the provider, not work of this server.
+        reuse_wait = time.perf_counter() - reuse_started
         if self.on_cache_miss is not None:
             self.on_cache_miss(request.uri)
 
         flight: Flight | None = None
         try:
-            waited = await self._debounce(request, context, naive, rhythm)
+            waited = reuse_wait + await self._debounce(request, context, naive, rhythm)
             if naive or context.multiline or context.line_suffix:
                 flight = self._start_flight(request, context, options, waited)
             else:
