@@ -6,6 +6,7 @@ from dataclasses import replace
 
 from spark_lsp.engine.cursor import cursor_context, prefix_tail, strip_eol
 from spark_lsp.engine.debounce import TypingRhythm, WasteRate
+from spark_lsp.engine.early_stop import EarlyStop
 from spark_lsp.engine.inline import InlineRequest, accepted
 from spark_lsp.engine.mode import wants_multiline
 from spark_lsp.engine.stats import LatencySeries, Stats
@@ -152,3 +153,15 @@ def test_accepting_a_suggestion_changes_only_the_cursor_line() -> None:
     assert (two_lines.line, two_lines.index) == (2, 9)
     at_the_end = accepted(replace(request, lines=("x = ",), line=0, index=4), "1\n")
     assert at_the_end.lines == ("x = 1\n", "") and (at_the_end.line, at_the_end.index) == (1, 0)
+
+
+def test_early_stop_at_the_line_limit_drops_the_line_still_streaming() -> None:
+    lines = ("def run(items):\n", "    \n", "")
+    context = cursor_context(lines, 1, 4, "    ", "\n")
+    stop = EarlyStop(context, max_lines=2)
+    answer = "step_0(items)\n    step_1(items)\n    if"
+    assert stop.should_stop(answer)  # two finished lines: the limit
+    assert stop.on_stop(answer) == "step_0(items)\n    step_1(items)"
+    single = EarlyStop(cursor_context(("x = \n", ""), 0, 4, "    ", "\n"), max_lines=2)
+    assert single.should_stop("1\ny")
+    assert single.on_stop("1\ny") == "1\ny"  # single-line mode keeps only the first line later anyway

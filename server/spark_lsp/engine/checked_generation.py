@@ -42,6 +42,10 @@ class FenceStop:
         """A rewrite cut short is never applied."""
         return None
 
+    def on_stop(self, raw: str) -> str:
+        """Everything: the fenced block is complete, what follows it is ignored by the parser."""
+        return raw
+
 
 async def generate_checked(
     router: Router,

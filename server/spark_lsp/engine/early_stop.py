@@ -60,3 +60,14 @@ class EarlyStop:
             return None
         complete = raw[: raw.rfind("\n")]
         return complete if normalize_answer(complete, self._context).strip() else None
+
+    def on_stop(self, raw: str) -> str:
+        """The answer without the line that was still streaming when reading stopped.
+
+        A multi-line stop (the line limit, or a line that leaves the block or repeats the code below)
+        comes with the start of the next line in the same piece; shown, it would be half a statement.
+        In single-line mode only the first line is kept anyway.
+        """
+        if not self._context.multiline or "\n" not in raw:
+            return raw
+        return raw[: raw.rfind("\n")]

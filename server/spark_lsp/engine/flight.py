@@ -67,6 +67,10 @@ class AnswerTheLineFirst:
         """The early stop's answer."""
         return self._stop.on_deadline(raw)
 
+    def on_stop(self, raw: str) -> str:
+        """The early stop's answer."""
+        return self._stop.on_stop(raw)
+
 
 def shown(text: str, context: CompletionContext) -> str:
     """What may be shown of a normalised answer in this context ("" for nothing)."""

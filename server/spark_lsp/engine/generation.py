@@ -30,6 +30,10 @@ class Stopper(Protocol):
         """What of an answer cut short by the deadline is still worth using (None: nothing)."""
         ...
 
+    def on_stop(self, raw: str) -> str:
+        """What to keep of an answer this stopper stopped reading (a half-streamed line is not code)."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class Deadlines:
@@ -96,6 +100,7 @@ async def _attempt(
                     raw += piece
                     if stopper is not None and stopper.should_stop(raw):
                         stats.count(f"{series}.earlyStops")
+                        raw = stopper.on_stop(raw)
                         break
     except TimeoutError:
         # A slow tier that already streamed complete lines is slow, not failing: keep those lines
