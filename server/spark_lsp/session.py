@@ -247,7 +247,7 @@ class Session:
         if self.completer.flying(request.uri) or self.completer.knows(future):
             return
         self.cancel_prefetch(request.uri)
-        task = self.completer.prefetch(request, shown, self.inline_options())
+        task = self.completer.prefetch(future, self.inline_options())
         self._prefetches[request.uri] = (key, task)
         self.keep(task)
 

@@ -58,7 +58,7 @@ class EarlyStop:
         """The complete lines of a multi-line answer cut short; a half line is never shown."""
         if not self._context.multiline or "\n" not in raw:
             return None
-        complete = raw[: raw.rfind("\n")]
+        complete = self.on_stop(raw)
         return complete if normalize_answer(complete, self._context).strip() else None
 
     def on_stop(self, raw: str) -> str:

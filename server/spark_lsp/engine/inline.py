@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from spark_lsp import logs
 from spark_lsp.config import InlineSettings
 from spark_lsp.engine.answer_shapes import normalize_answer
-from spark_lsp.engine.cursor import cursor_context, prefix_tail
+from spark_lsp.engine.cursor import cursor_context, prefix_tail, strip_eol
 from spark_lsp.engine.debounce import TypingRhythm, WasteRate
 from spark_lsp.engine.documents import split_lines
 from spark_lsp.engine.early_stop import EarlyStop
@@ -187,8 +187,7 @@ class InlineCompleter:
 
     def knows(self, request: InlineRequest) -> bool:
         """Whether the cache already answers this place (with a suggestion, or with nothing to add)."""
-        suffix = request.lines[request.line][request.index :].rstrip("\r\n")
-        return self._lookup(request, suffix) is not None
+        return self._lookup(request, strip_eol(request.lines[request.line])[request.index :]) is not None
 
     def flying(self, uri: str) -> bool:
         """Whether a generation for the document is still under way."""
@@ -439,9 +438,11 @@ class InlineCompleter:
         if generation is None:
             return None
         normalized = normalize_answer(generation.text, context)
-        text = shown(normalized, context)
-        if not text and contains_placeholder(apply_filters(normalized, context)):
+        text = apply_filters(normalized, context)
+        if contains_placeholder(text):
+            # The model copied a redaction placeholder: accepting it would replace the user's secret.
             stats.count(f"{series}.placeholderAnswers")
+            text = ""
         logs.trace("%s answer from %s: %r, shown: %r", series, generation.tier.name, generation.text, text)
         if generation.first_token_s is not None:
             stats.observe(f"{series}.timeToFirstToken", generation.first_token_s * 1000)
@@ -455,16 +456,14 @@ class InlineCompleter:
             stats.count(f"{series}.empty")
         return Answer(text, generation.tier.name, runs_into_code_below(normalized, text, context))
 
-    def prefetch(
-        self, request: InlineRequest, shown: str, options: InlineOptions
-    ) -> asyncio.Task[Answer | None]:
-        """Fetch what follows `shown` as if it were accepted, so that accepting it, then typing on
-        (usually Enter and the editor's indentation), is answered from the cache.
+    def prefetch(self, future: InlineRequest, options: InlineOptions) -> asyncio.Task[Answer | None]:
+        """Fetch what follows a shown suggestion as if it were accepted (`future`, see `accepted`), so
+        that accepting it, then typing on (usually Enter and the editor's indentation), is answered
+        from the cache.
 
         It runs as the document's flight: a request that arrives at the place it was made for (the
         user accepted) waits for it instead of asking again.
         """
-        future = accepted(request, shown)
         context = cursor_context(
             future.lines, future.line, future.index, future.indent_unit, future.eol, multiline=True
         )
