@@ -98,3 +98,39 @@ def test_a_short_soak_with_faults_leaves_no_errors_and_flat_resources(tmp_path: 
     assert len(resources) >= 2
     assert max(r["openFds"] for r in resources) - min(r["openFds"] for r in resources) <= 8
     assert max(r["asyncioTasks"] for r in resources) <= 50
+
+
+def test_wire_mode_splits_a_round_trip_on_a_pooled_and_on_new_connections(tmp_path: Path) -> None:
+    source = tmp_path / "small.py"
+    source.write_text(SOURCE)
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "spark_lsp", "bench", "--wire", "4", "--profile", "instant"]
+    command += ["--files", str(source), "--out", str(out)]
+    done = subprocess.run(command, env=server_env(None), capture_output=True, text=True, timeout=90)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+    wire = json.loads((out / "wire.json").read_text())
+    assert wire["profile"] == "instant"
+    rows = {row["connection"]: row for row in wire["rows"]}
+    assert set(rows) == {"pooled", "new connection"}
+    # Every request was joined with the simulator's record of it, by x-request-id.
+    assert all(row["requests"] == 4 for row in rows.values())
+    # What the modes are: the pooled requests share one connection, the others open one each.
+    assert rows["pooled"]["connectionsOpened"] == 1
+    assert rows["new connection"]["connectionsOpened"] == 4
+    for row in rows.values():
+        parts = [row["sdkMs"], row["clientOutMs"], row["clientInMs"]]
+        assert all(part > 0 for part in parts)
+        # The parts are pieces of the whole: the SDK's time is part of ours on the way out.
+        assert row["sdkMs"] <= row["clientOutMs"]
+        total = row["clientOutMs"] + row["clientInMs"] + row["farEndAndKernelMs"]
+        assert abs(total - row["outsideMs"]) < 0.5
+    assert "less time outside the model" in done.stdout
+
+
+def test_wire_mode_refuses_no_requests(tmp_path: Path) -> None:
+    source = tmp_path / "small.py"
+    source.write_text(SOURCE)
+    command = [sys.executable, "-m", "spark_lsp", "bench", "--wire", "0", "--files", str(source)]
+    done = subprocess.run(command, env=server_env(None), capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "--wire needs N >= 1" in done.stderr

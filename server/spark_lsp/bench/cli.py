@@ -78,6 +78,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--probes", type=int, default=8, help="round-trip probes per file (default 8)")
     parser.add_argument(
+        "--wire",
+        type=int,
+        metavar="N",
+        help="wire mode: N requests through the provider on a pooled and on new connections, and where "
+        "their time outside the model goes (SDK, our CPU, the far end); no typing replay",
+    )
+    parser.add_argument(
         "--timeout", type=float, default=10.0, help="seconds before a request counts as unanswered"
     )
 

@@ -223,6 +223,8 @@ def execute(args: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"spark-lsp bench: {error}", file=sys.stderr)
         return 2
+    if args.wire is not None:
+        return _execute_wire(options, args.wire)
     started = time.monotonic()
     sources = _sources(options)
     plans = [plan_file(source, options.trace) for source in sources]
@@ -241,3 +243,20 @@ def execute(args: argparse.Namespace) -> int:
     print(render(results))
     print(f"\nwrote {json_path}" + (f" and {png_path}" if runs else "") + f" in {results['durationS']} s")
     return 1 if results["errors"] else 0
+
+
+def _execute_wire(options: BenchOptions, count: int) -> int:
+    """The `--wire N` mode: print the breakdown and write wire.json into --out."""
+    from spark_lsp.bench.wire import render_wire, run_wire
+
+    if options.live or count < 1:
+        print("spark-lsp bench: --wire needs N >= 1 and runs against the simulator only", file=sys.stderr)
+        return 2
+    profile = options.profiles[0]  # `both` starts with spark
+    rows = asyncio.run(run_wire(options.paths, profile, count, options.out / "logs"))
+    options.out.mkdir(parents=True, exist_ok=True)
+    path = options.out / "wire.json"
+    path.write_text(json.dumps({"profile": profile, "rows": [r.to_json() for r in rows]}, indent=1) + "\n")
+    print(render_wire(rows))
+    print(f"\nwrote {path}")
+    return 0 if all(row.requests > 0 for row in rows) else 1
