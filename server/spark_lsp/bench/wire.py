@@ -34,10 +34,12 @@ class _Stamps:
     def __init__(self) -> None:
         self.writes: list[float] = []
         self.reads: list[float] = []
+        self.connections = 0
 
     def clear(self) -> None:
         self.writes.clear()
         self.reads.clear()
+        self.connections = 0
 
 
 class _StampedStream(httpcore.AsyncNetworkStream):
@@ -83,6 +85,7 @@ class _StampedBackend(httpcore.AsyncNetworkBackend):
         self._stamps = stamps
 
     async def connect_tcp(self, *args: Any, **kwargs: Any) -> httpcore.AsyncNetworkStream:
+        self._stamps.connections += 1
         return _StampedStream(await self._inner.connect_tcp(*args, **kwargs), self._stamps)
 
     async def sleep(self, seconds: float) -> None:
@@ -109,6 +112,7 @@ class WireSample:
     first_piece_at: float
     writes: tuple[float, ...]
     reads: tuple[float, ...]
+    connections_opened: int
 
 
 @dataclass(frozen=True)
@@ -164,7 +168,9 @@ async def _sample(
     request_id = info.headers.get("x-request-id")
     if request_id is None or not handed:
         return None
-    return WireSample(request_id, started, handed[0], first, tuple(stamps.writes), tuple(stamps.reads))
+    return WireSample(
+        request_id, started, handed[0], first, tuple(stamps.writes), tuple(stamps.reads), stamps.connections
+    )
 
 
 async def measure(sim: SimRunner, reuse: bool, count: int, prompt: str) -> list[WireSample]:
@@ -226,8 +232,7 @@ def summarise(connection: str, samples: Sequence[WireSample], records: Sequence[
         in_sdk = sample.handed_to_httpx_at - sample.started_at
         for column, seconds in zip(columns, (*split, in_sdk), strict=True):
             column.append(seconds * 1000.0)
-    counted = {sample.request_id for sample in samples}
-    opened = len({str(r.get("client")) for r in completion_records(records) if r.get("id") in counted})
+    opened = sum(sample.connections_opened for sample in samples)
 
     def median(values: list[float]) -> float:
         return round(statistics.median(values), 2) if values else float("nan")
@@ -255,12 +260,12 @@ def render_wire(rows: Sequence[WireRow]) -> str:
     lines = [
         "Time outside the model per upstream round-trip (medians, ms)",
         f"{'connection':<16}{'requests':>9}{'outside':>9}{'in SDK':>8}{'ours out':>10}{'ours back':>11}"
-        f"{'far end':>9}{'conns':>7}",
+        f"{'far end':>9}{'opened':>8}",
     ]
     for row in rows:
         lines.append(
             f"{row.connection:<16}{row.requests:>9}{row.outside_ms:>9.2f}{row.sdk_ms:>8.2f}"
-            f"{row.client_out_ms:>10.2f}{row.client_in_ms:>11.2f}{row.far_end_ms:>9.2f}{row.connections_opened:>7}"
+            f"{row.client_out_ms:>10.2f}{row.client_in_ms:>11.2f}{row.far_end_ms:>9.2f}{row.connections_opened:>8}"
         )
     pooled, new = (next((r for r in rows if r.connection == c), None) for c in CONNECTIONS)
     if pooled is not None and new is not None and new.outside_ms > 0:
@@ -269,6 +274,7 @@ def render_wire(rows: Sequence[WireRow]) -> str:
     lines.append(
         "ours out: from the call until the request's last write begins (in SDK: until the SDK hands "
         "it to httpx); ours back: from reading the first token's bytes to the first piece of text; "
-        "far end: the rest (the simulator's TLS and HTTP/2 stack, and the kernel)."
+        "far end: the rest (the simulator's TLS and HTTP/2 stack, and the kernel); opened: connections "
+        "these requests opened."
     )
     return "\n".join(lines)
