@@ -134,3 +134,20 @@ def test_wire_mode_refuses_no_requests(tmp_path: Path) -> None:
     command = [sys.executable, "-m", "spark_lsp", "bench", "--wire", "0", "--files", str(source)]
     done = subprocess.run(command, env=server_env(None), capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "--wire needs N >= 1" in done.stderr
+
+
+def test_wire_mode_through_a_network_round_trip(tmp_path: Path) -> None:
+    source = tmp_path / "small.py"
+    source.write_text(SOURCE)
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "spark_lsp", "bench", "--wire", "3", "--profile", "instant"]
+    command += ["--rtt-ms", "30", "--files", str(source), "--out", str(out)]
+    done = subprocess.run(command, env=server_env(None), capture_output=True, text=True, timeout=90)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+    wire = json.loads((out / "wire.json").read_text())
+    assert wire["rttMs"] == 30
+    rows = {row["connection"]: row for row in wire["rows"]}
+    # One round-trip for a request on a warm connection; TCP, TLS 1.3 and the request on a new one.
+    assert rows["pooled"]["outsideMs"] >= 30
+    assert rows["new connection"]["outsideMs"] >= 90

@@ -85,6 +85,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "their time outside the model goes (SDK, our CPU, the far end); no typing replay",
     )
     parser.add_argument(
+        "--rtt-ms",
+        type=float,
+        default=0.0,
+        metavar="MS",
+        help="put a network round-trip of MS ms between the server and the simulator (a delaying "
+        "proxy; default 0, loopback's)",
+    )
+    parser.add_argument(
         "--timeout", type=float, default=10.0, help="seconds before a request counts as unanswered"
     )
 

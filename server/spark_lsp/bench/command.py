@@ -53,6 +53,7 @@ class BenchOptions:
     tls: bool
     probes: int
     timeout_s: float
+    rtt_ms: float
 
     def to_json(self) -> dict[str, Any]:
         """The options as recorded in the results."""
@@ -73,6 +74,7 @@ class BenchOptions:
             "tls": self.tls,
             "probes": self.probes,
             "timeoutS": self.timeout_s,
+            "rttMs": self.rtt_ms,
         }
 
 
@@ -105,6 +107,8 @@ def options_from_args(args: argparse.Namespace) -> BenchOptions:
         if args.speed <= 0:
             raise ValueError("--speed must be greater than 0")
         trace = replace(trace, speed=args.speed)
+    if args.rtt_ms < 0 or (args.rtt_ms > 0 and args.live):
+        raise ValueError("--rtt-ms needs a round-trip of 0 ms or more, and the simulator (not --live)")
     if args.live:
         if not os.environ.get("CEREBRAS_API_KEY"):
             raise ValueError("--live needs CEREBRAS_API_KEY (and SPARK_LSP_FAST_MODEL) in the environment")
@@ -132,6 +136,7 @@ def options_from_args(args: argparse.Namespace) -> BenchOptions:
         tls=not args.no_tls,
         probes=0 if args.live else max(0, args.probes if not args.quick else min(args.probes, 3)),
         timeout_s=args.timeout,
+        rtt_ms=args.rtt_ms,
     )
 
 
@@ -162,7 +167,9 @@ async def _bench(options: BenchOptions, plans: list[FilePlan]) -> tuple[list[Fil
     from spark_lsp.sim.tokens import count_tokens
 
     timing = Timing(speed=options.trace.speed, request_timeout_s=options.timeout_s)
-    settings = RunSettings(timing=timing, log_dir=options.out / "logs", probes=options.probes)
+    settings = RunSettings(
+        timing=timing, log_dir=options.out / "logs", probes=options.probes, rtt_ms=options.rtt_ms
+    )
     truth = [plan.source.path for plan in plans]
     if options.keystrokes:
         profile = options.profiles[0]
@@ -175,6 +182,7 @@ async def _bench(options: BenchOptions, plans: list[FilePlan]) -> tuple[list[Fil
                 options.trace.seed,
                 settings.log_dir / f"sim-{profile}-memory.log",
                 ("--fault-mix", FAULT_MIX) if options.soak else (),
+                options.rtt_ms,
             )
             if options.soak:
                 gpu = await SimRunner.start(
@@ -184,6 +192,7 @@ async def _bench(options: BenchOptions, plans: list[FilePlan]) -> tuple[list[Fil
                     options.trace.seed,
                     settings.log_dir / "sim-gpu-tier-soak.log",
                     ("--model", GPU_SIM_MODEL),
+                    options.rtt_ms,
                 )
         try:
             memory, memory_run = await run_memory(
@@ -253,10 +262,11 @@ def _execute_wire(options: BenchOptions, count: int) -> int:
         print("spark-lsp bench: --wire needs N >= 1 and runs against the simulator only", file=sys.stderr)
         return 2
     profile = options.profiles[0]  # `both` starts with spark
-    rows = asyncio.run(run_wire(options.paths, profile, count, options.out / "logs"))
+    rows = asyncio.run(run_wire(options.paths, profile, count, options.out / "logs", options.rtt_ms))
     options.out.mkdir(parents=True, exist_ok=True)
     path = options.out / "wire.json"
-    path.write_text(json.dumps({"profile": profile, "rows": [r.to_json() for r in rows]}, indent=1) + "\n")
+    wire = {"profile": profile, "rttMs": options.rtt_ms, "rows": [r.to_json() for r in rows]}
+    path.write_text(json.dumps(wire, indent=1) + "\n")
     print(render_wire(rows))
     print(f"\nwrote {path}")
     return 0 if all(row.requests > 0 for row in rows) else 1

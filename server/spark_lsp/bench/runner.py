@@ -49,6 +49,8 @@ class RunSettings:
     log_dir: Path
     probes: int = 8
     probe_gap_s: float = 0.05
+    # A network round-trip between the server and the simulator (0: loopback's).
+    rtt_ms: float = 0.0
 
 
 def label(profile: str, mode: str) -> str:
@@ -210,17 +212,17 @@ async def run_profile(
     extra = ("--fault-mix", FAULT_MIX) if faults else ()
     try:
         if not live:
-            sim = await SimRunner.start(profile, truth, tls, seed, sim_log, extra)
+            sim = await SimRunner.start(profile, truth, tls, seed, sim_log, extra, settings.rtt_ms)
             if faults:
                 gpu_log = settings.log_dir / "sim-gpu-tier.log"
                 gpu_args = ("--model", GPU_SIM_MODEL)
-                gpu = await SimRunner.start("gpu", truth, tls, seed, gpu_log, gpu_args)
+                gpu = await SimRunner.start("gpu", truth, tls, seed, gpu_log, gpu_args, settings.rtt_ms)
         for plan in plans:
             # Modes alternate file by file, so drift on a noisy machine hits both alike.
             for mode in modes:
                 if sim is not None and not sim.alive():
                     await sim.stop()
-                    sim = await SimRunner.start(profile, truth, tls, seed, sim_log, extra)
+                    sim = await SimRunner.start(profile, truth, tls, seed, sim_log, extra, settings.rtt_ms)
                 run = await run_file(plan, profile, mode, sim, settings, gpu)
                 if sim is not None and not sim.alive():
                     run.errors.append(f"the simulator exited; see {sim_log}")

@@ -45,9 +45,15 @@ class SimRunner:
         seed: int,
         log_path: Path,
         extra_args: Sequence[str] = (),
+        rtt_ms: float = 0.0,
     ) -> SimRunner:
-        """Start the simulator playing a perfect model of `truth` with the latency of `profile`."""
+        """Start the simulator playing a perfect model of `truth` with the latency of `profile`.
+
+        `rtt_ms` puts a network's round-trip between the server under test and the simulator.
+        """
         args = ["--profile", profile, "--port", "0", "--seed", str(seed), *extra_args]
+        if rtt_ms > 0:
+            args += ["--rtt-ms", str(rtt_ms)]
         if tls:
             args.append("--tls")
         for path in truth:

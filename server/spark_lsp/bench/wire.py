@@ -241,9 +241,12 @@ def summarise(connection: str, samples: Sequence[WireSample], records: Sequence[
     return WireRow(connection, len(columns[0]), outside, sdk, out, back, rest, opened)
 
 
-async def run_wire(paths: Sequence[Path], profile: str, count: int, log_dir: Path) -> list[WireRow]:
+async def run_wire(
+    paths: Sequence[Path], profile: str, count: int, log_dir: Path, rtt_ms: float = 0.0
+) -> list[WireRow]:
     """Measure pooled and new-connection round-trips against one simulator over TLS."""
-    sim = await SimRunner.start(profile, list(paths), True, 7, log_dir / f"sim-{profile}-wire.log")
+    log_path = log_dir / f"sim-{profile}-wire.log"
+    sim = await SimRunner.start(profile, list(paths), True, 7, log_path, rtt_ms=rtt_ms)
     rows = []
     try:
         prompt = _prompt(paths[0])

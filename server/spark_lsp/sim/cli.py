@@ -57,6 +57,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tokens-per-second", type=float, help="override the profile's rate (0 = unlimited)")
     parser.add_argument("--seed", type=int, help="seed for the TTFT jitter and the fault mix")
     parser.add_argument(
+        "--rtt-ms",
+        type=float,
+        default=0.0,
+        metavar="MS",
+        help="add a network round-trip of MS ms: every byte arrives MS/2 later each way, a new "
+        "connection's first bytes MS more (the TCP handshake); default 0",
+    )
+    parser.add_argument(
         "--fault-mix",
         type=parse_fault_mix,
         default=(),
@@ -79,6 +87,7 @@ def config_from_args(args: argparse.Namespace) -> SimConfig:
         tokens_per_second=args.tokens_per_second,
         seed=args.seed,
         fault_mix=args.fault_mix,
+        rtt_ms=max(0.0, args.rtt_ms),
     )
 
 

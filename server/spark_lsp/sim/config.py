@@ -30,6 +30,8 @@ class SimConfig:
     extra_truth: Mapping[str, str] = field(default_factory=dict)
     # Faults injected at random into unscripted answers (benchmarks of the fallback path).
     fault_mix: tuple[FaultChance, ...] = ()
+    # A network's round-trip time added by a delaying proxy in front of the server (0 = loopback's).
+    rtt_ms: float = 0.0
 
     def latency(self) -> LatencyProfile:
         if self.profile not in PROFILES:

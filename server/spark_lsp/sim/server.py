@@ -19,6 +19,7 @@ from hypercorn.utils import wrap_app
 
 from spark_lsp.sim.app import SimApp
 from spark_lsp.sim.config import SimConfig
+from spark_lsp.sim.delay_proxy import DelayProxy
 from spark_lsp.sim.state import SimState
 from spark_lsp.sim.tls import write_self_signed
 
@@ -38,6 +39,7 @@ class RunningSim:
         shutdown: asyncio.Event,
         task: asyncio.Task[None],
         temp_dir: Path | None,
+        proxy: DelayProxy | None = None,
     ) -> None:
         self.url = url
         self.port = port
@@ -46,6 +48,7 @@ class RunningSim:
         self._shutdown = shutdown
         self._task = task
         self._temp_dir = temp_dir
+        self._proxy = proxy
 
     @property
     def config(self) -> SimConfig:
@@ -63,6 +66,7 @@ class RunningSim:
             "cert": None if self.cert_path is None else str(self.cert_path),
             "profile": self.state.latency.name,
             "models": list(self.models),
+            "rttMs": self.config.rtt_ms,
         }
 
     async def wait_closed(self) -> None:
@@ -73,6 +77,8 @@ class RunningSim:
         """Stop listening; in-flight responses get ``graceful_timeout_s`` to finish, then are cancelled."""
         self._shutdown.set()
         try:
+            if self._proxy is not None:
+                await self._proxy.close()
             await self._task
         finally:
             if self._temp_dir is not None:
@@ -97,7 +103,8 @@ async def start_sim(config: SimConfig | None = None) -> RunningSim:
     state = SimState.from_config(config)
     hyper = HypercornConfig()
     host = f"[{config.host}]" if ":" in config.host else config.host
-    hyper.bind = [f"{host}:{config.port}"]
+    # With a round-trip to add, the proxy takes the asked-for port and the server a free one behind it.
+    hyper.bind = [f"{host}:{0 if config.rtt_ms > 0 else config.port}"]
     hyper.include_server_header = False
     hyper.accesslog = None
     hyper.errorlog = log
@@ -122,6 +129,18 @@ async def start_sim(config: SimConfig | None = None) -> RunningSim:
         # Listen now so connections made before hypercorn's accept loop starts wait in the backlog.
         sock.listen(hyper.backlog)
     port = int(listening[0].getsockname()[1])
+    proxy: DelayProxy | None = None
+    if config.rtt_ms > 0:
+        proxy = DelayProxy(config.host, port, config.rtt_ms / 1000.0)
+        try:
+            await proxy.start(config.port)
+        except OSError:
+            for sock in listening:
+                sock.close()
+            if temp_dir is not None:
+                shutil.rmtree(temp_dir, ignore_errors=True)
+            raise
+        port = proxy.port
     scheme = "https" if config.tls else "http"
     shutdown = asyncio.Event()
     app = wrap_app(cast(ASGIFramework, SimApp(state)), hyper.wsgi_max_body_size, "asgi")
@@ -136,6 +155,7 @@ async def start_sim(config: SimConfig | None = None) -> RunningSim:
         shutdown=shutdown,
         task=task,
         temp_dir=temp_dir,
+        proxy=proxy,
     )
 
 
