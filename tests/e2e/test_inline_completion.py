@@ -407,6 +407,26 @@ async def test_no_prefetch_after_an_answer_that_runs_into_the_code_below(
     assert counter(report, "prefetch.requests") == 0
 
 
+@pytest.mark.parametrize("options", [{}, {"naiveBaseline": True}], ids=["optimised", "no-early-stop"])
+async def test_a_suggestion_is_cut_where_it_rewrites_the_code_below_after_a_blank_line(
+    sim: SimProcess, start_client: StartClient, options: dict[str, object]
+) -> None:
+    # Seen in the benchmark: on the empty line after `var addrs = ...`, the answer went on past the
+    # function into the next doc comment. Without early stop, only the final clean-up can cut it.
+    source = "function ips(req) {\n  var addrs = all(req)\n\n});\n\n/**\n * Return subdomains.\n */\n"
+    answer = "\n  addrs.reverse()\n\n  return addrs\n});\n\n/**\n * Return subdomains.\n */\n"
+    sim.script({"text": answer})
+    client = await start_client(server_env(sim), options=options)
+    open_document(client, "file:///work/request.js", source, "javascript")
+
+    result = await client.text_document_inline_completion_async(
+        inline_params("file:///work/request.js", 2, 0)
+    )
+
+    # Not `});` and the doc comment again: they are already there, below the cursor.
+    assert _items(result) == ["\n  addrs.reverse()\n\n  return addrs"]
+
+
 async def test_a_slow_tier_past_the_deadline_keeps_its_complete_lines_and_stays_healthy(
     sim: SimProcess, start_client: StartClient
 ) -> None:

@@ -172,6 +172,19 @@ def test_cut_where_the_suggestion_rewrites_the_next_function() -> None:
     assert drop_suffix_duplicate_lines(suggestion, ctx) == "\n    return x + 1\n\n"
 
 
+def test_cut_where_the_rewritten_code_below_starts_after_a_blank_line() -> None:
+    # Seen in the benchmark: the function's closer and the next doc comment are trivial lines, so the
+    # match anchors on the comment's text and walks back; a blank line in the suggestion between
+    # them (the code below has none once blank lines are set aside) hid the match.
+    below = ("});", "", "/**", " * Return subdomains as an array.", " *")
+    ctx = make_ctx(prefix="", below=below, indent_unit="  ")
+    suggestion = "\n  // reverse the order\n  addrs.reverse().pop()\n\n  return addrs\n});\n\n/**\n"
+    suggestion += " * Return subdomains as an array.\n *\n * Subdomains are"
+    cut = drop_suffix_duplicate_lines(suggestion, ctx)
+    assert cut.rstrip("\n") == "\n  // reverse the order\n  addrs.reverse().pop()\n\n  return addrs"
+    assert runs_into_code_below(suggestion, cut.rstrip("\n"), ctx)
+
+
 def test_duplicate_comparison_ignores_indentation() -> None:
     ctx = make_ctx(prefix="    ", below=("\treturn total",))
     assert drop_suffix_duplicate_lines("total += x\n    return total", ctx) == "total += x"

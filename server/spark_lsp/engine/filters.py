@@ -204,17 +204,20 @@ def _duplicate_start(lines: list[str], below: list[str], tab: int) -> int | None
     A match on one of the first few non-trivial lines below counts when the lines before it also
     match back to the first line below: e.g. `):` then `x = f()` when the cursor is inside a call
     whose closing lines are already there. Trivial lines (`}`, `):`) never anchor a match alone.
+    `below` has no blank lines, so blank suggestion lines are stepped over too: a blank line between
+    `});` and the next `/**` must not hide that the suggestion re-writes both.
     """
     anchors = [j for j, line in enumerate(below[:_ANCHOR_LINES_BELOW]) if not _is_trivial_line(line)]
-    for index in range(1, len(lines)):
+    rows = [index for index in range(1, len(lines)) if not _is_blank(lines[index])]
+    for row, index in enumerate(rows):
         for j in anchors:
             if not _same_code(lines[index], below[j], tab):
                 continue
-            start, k = index, j
-            while k > 0 and start > 1 and _same_code(lines[start - 1], below[k - 1], tab):
+            start, k = row, j
+            while k > 0 and start > 0 and _same_code(lines[rows[start - 1]], below[k - 1], tab):
                 start, k = start - 1, k - 1
             if k == 0:
-                return start
+                return rows[start]
     return None
 
 
