@@ -300,3 +300,16 @@ async def test_cli_main_prints_listening_line(tmp_path: Path) -> None:
         if process.returncode is None:
             process.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(process.wait(), 10) == 0
+
+
+async def test_a_connection_serves_more_than_a_thousand_requests(tls_sim: RunningSim) -> None:
+    # hypercorn's default closes the connection at request 1001 and drops that request.
+    body = {"model": MODEL, "prompt": "x", "max_tokens": 2, "stream": True}
+    completed = 0
+    async with httpx.AsyncClient(http2=True, verify=trust(tls_sim), headers=AUTH) as client:
+        for _ in range(1005):
+            async with client.stream("POST", f"{tls_sim.url}/v1/completions", json=body) as response:
+                await response.aread()
+                completed += response.status_code == 200
+    assert completed == 1005
+    assert tls_sim.state.log.stats()["connections"] == 1

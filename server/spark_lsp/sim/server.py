@@ -110,6 +110,10 @@ async def start_sim(config: SimConfig | None = None) -> RunningSim:
     hyper.errorlog = log
     # Clients keep pooled connections for a while; hypercorn's 5 s default would close them under tests.
     hyper.keep_alive_timeout = 75.0
+    # hypercorn ends an HTTP/2 connection after 1000 requests with a GOAWAY that names the last
+    # request as processed, then drops it: the client gets a failed request that a real server
+    # (which finishes what its GOAWAY names, RFC 9113 6.8) never causes. No limit, then.
+    hyper.keep_alive_max_requests = 2**62
     hyper.graceful_timeout = config.graceful_timeout_s
     temp_dir: Path | None = None
     cert_path: Path | None = None
