@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import statistics
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -183,7 +184,8 @@ async def measure(sim: SimRunner, reuse: bool, count: int, prompt: str) -> list[
 
     http.event_hooks = {"request": [on_request], "response": []}
     stamps = _Stamps()
-    _stamp_network(http, stamps)
+    if not _stamp_network(http, stamps):
+        print("spark-lsp bench --wire: httpx's pool has moved; no request can be split", file=sys.stderr)
     provider = CerebrasProvider(http, "sim-key", sim.url)
     samples: list[WireSample] = []
     try:
