@@ -87,12 +87,15 @@ def call_first_token_delays_ms(
     return delays
 
 
+def model_ttft_s(record: dict[str, Any]) -> float:
+    """The simulated model's own time to first token in a record that has one: handler start to token."""
+    return float(record["first_token_at"]) - float(record["started_at"])
+
+
 def sim_ttft_ms(records: Iterable[dict[str, Any]]) -> list[float]:
     """The simulated model's own time to first token for each record that produced one."""
     return [
-        (float(r["first_token_at"]) - float(r["started_at"])) * 1000.0
-        for r in completion_records(records)
-        if r.get("first_token_at") is not None
+        model_ttft_s(r) * 1000.0 for r in completion_records(records) if r.get("first_token_at") is not None
     ]
 
 
@@ -130,6 +133,5 @@ def upstream_outside_ms(calls: Iterable[dict[str, Any]], records: Iterable[dict[
         if record is None or call.get("firstTokenAt") is None or record.get("first_token_at") is None:
             continue
         ours = float(call["firstTokenAt"]) - float(call["startedAt"])
-        model = float(record["first_token_at"]) - float(record["started_at"])
-        outside.append((ours - model) * 1000.0)
+        outside.append((ours - model_ttft_s(record)) * 1000.0)
     return outside

@@ -82,7 +82,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         metavar="N",
         help="wire mode: N requests through the provider on a pooled and on new connections, and where "
-        "their time outside the model goes (SDK, our CPU, the far end); no typing replay",
+        "their time outside the model goes (SDK, our stack out and back, the far end); no typing replay",
     )
     parser.add_argument(
         "--rtt-ms",

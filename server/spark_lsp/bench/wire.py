@@ -14,7 +14,7 @@ from typing import Any
 import httpcore
 import httpx
 
-from spark_lsp.bench.attribution import completion_records
+from spark_lsp.bench.attribution import completion_records, model_ttft_s
 from spark_lsp.bench.sim_runner import SimRunner
 from spark_lsp.providers.base import ModelRequest, StreamInfo
 from spark_lsp.providers.cerebras import CerebrasProvider
@@ -209,8 +209,7 @@ def _split(sample: WireSample, record: dict[str, Any]) -> tuple[float, float, fl
     the body's transfer counts as the model's time. Ours on the way back starts with the first read
     after the model's first token. The rest is the far end's stack and the kernel.
     """
-    model_s = float(record["first_token_at"]) - float(record["started_at"])
-    outside = (sample.first_piece_at - sample.started_at) - model_s
+    outside = (sample.first_piece_at - sample.started_at) - model_ttft_s(record)
     sent = [t for t in sample.writes if t <= float(record["started_at"])]
     received = [t for t in sample.reads if t >= float(record["first_token_at"])]
     if not sent or not received:
