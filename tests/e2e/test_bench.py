@@ -34,13 +34,28 @@ def describe(name: str, count: int) -> str:
 '''
 
 
-def test_quick_bench_on_a_small_file(tmp_path: Path) -> None:
+def _run_bench(tmp_path: Path, *args: str, timeout: float = 90) -> subprocess.CompletedProcess[str]:
+    """`spark-lsp bench --files small.py --out tmp_path/out ARGS` (SOURCE is small.py)."""
     source = tmp_path / "small.py"
     source.write_text(SOURCE)
+    command = [
+        sys.executable,
+        "-m",
+        "spark_lsp",
+        "bench",
+        "--files",
+        str(source),
+        "--out",
+        str(tmp_path / "out"),
+    ]
+    return subprocess.run(
+        [*command, *args], env=server_env(None), capture_output=True, text=True, timeout=timeout
+    )
+
+
+def test_quick_bench_on_a_small_file(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    command = [sys.executable, "-m", "spark_lsp", "bench", "--quick", "--profile", "instant"]
-    command += ["--files", str(source), "--speed", "3", "--out", str(out), "--probes", "2"]
-    done = subprocess.run(command, env=server_env(None), capture_output=True, text=True, timeout=90)
+    done = _run_bench(tmp_path, "--quick", "--profile", "instant", "--speed", "3", "--probes", "2")
     assert done.returncode == 0, done.stdout + done.stderr
 
     results = json.loads((out / "results.json").read_text())
@@ -69,13 +84,9 @@ def test_quick_bench_on_a_small_file(tmp_path: Path) -> None:
 
 
 def _bench(tmp_path: Path, *args: str, timeout: float = 180) -> dict[str, object]:
-    source = tmp_path / "small.py"
-    source.write_text(SOURCE)
-    out = tmp_path / "out"
-    command = [sys.executable, "-m", "spark_lsp", "bench", "--files", str(source), "--out", str(out), *args]
-    done = subprocess.run(command, env=server_env(None), capture_output=True, text=True, timeout=timeout)
+    done = _run_bench(tmp_path, *args, timeout=timeout)
     assert done.returncode == 0, done.stdout + done.stderr
-    results: dict[str, object] = json.loads((out / "results.json").read_text())
+    results: dict[str, object] = json.loads((tmp_path / "out" / "results.json").read_text())
     return results
 
 
@@ -101,15 +112,10 @@ def test_a_short_soak_with_faults_leaves_no_errors_and_flat_resources(tmp_path: 
 
 
 def test_wire_mode_splits_a_round_trip_on_a_pooled_and_on_new_connections(tmp_path: Path) -> None:
-    source = tmp_path / "small.py"
-    source.write_text(SOURCE)
-    out = tmp_path / "out"
-    command = [sys.executable, "-m", "spark_lsp", "bench", "--wire", "4", "--profile", "instant"]
-    command += ["--files", str(source), "--out", str(out)]
-    done = subprocess.run(command, env=server_env(None), capture_output=True, text=True, timeout=90)
+    done = _run_bench(tmp_path, "--wire", "4", "--profile", "instant")
     assert done.returncode == 0, done.stdout + done.stderr
 
-    wire = json.loads((out / "wire.json").read_text())
+    wire = json.loads((tmp_path / "out" / "wire.json").read_text())
     assert wire["profile"] == "instant"
     rows = {row["connection"]: row for row in wire["rows"]}
     assert set(rows) == {"pooled", "new connection"}
@@ -129,23 +135,15 @@ def test_wire_mode_splits_a_round_trip_on_a_pooled_and_on_new_connections(tmp_pa
 
 
 def test_wire_mode_refuses_no_requests(tmp_path: Path) -> None:
-    source = tmp_path / "small.py"
-    source.write_text(SOURCE)
-    command = [sys.executable, "-m", "spark_lsp", "bench", "--wire", "0", "--files", str(source)]
-    done = subprocess.run(command, env=server_env(None), capture_output=True, text=True, timeout=60)
+    done = _run_bench(tmp_path, "--wire", "0", timeout=60)
     assert done.returncode == 2 and "--wire needs N >= 1" in done.stderr
 
 
 def test_wire_mode_through_a_network_round_trip(tmp_path: Path) -> None:
-    source = tmp_path / "small.py"
-    source.write_text(SOURCE)
-    out = tmp_path / "out"
-    command = [sys.executable, "-m", "spark_lsp", "bench", "--wire", "3", "--profile", "instant"]
-    command += ["--rtt-ms", "30", "--files", str(source), "--out", str(out)]
-    done = subprocess.run(command, env=server_env(None), capture_output=True, text=True, timeout=90)
+    done = _run_bench(tmp_path, "--wire", "3", "--profile", "instant", "--rtt-ms", "30")
     assert done.returncode == 0, done.stdout + done.stderr
 
-    wire = json.loads((out / "wire.json").read_text())
+    wire = json.loads((tmp_path / "out" / "wire.json").read_text())
     assert wire["rttMs"] == 30
     rows = {row["connection"]: row for row in wire["rows"]}
     # One round-trip for a request on a warm connection; TCP, TLS 1.3 and the request on a new one.
